@@ -1,0 +1,99 @@
+//! `leakhound rules list|check`.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use leakhound::rules::{check_rules, load_rule_path, RuleSet};
+use serde_json::json;
+
+use super::{RuleArgs, EXIT_CLEAN, EXIT_FINDINGS};
+
+#[derive(Args)]
+pub struct RulesArgs {
+    #[command(subcommand)]
+    command: RulesCommand,
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Print every rule: id, provider, confidence, keywords.
+    List {
+        #[command(flatten)]
+        rules: RuleArgs,
+        /// Print JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run every rule's examples and negative examples through the scanner. Exits 1 if any
+    /// rule fails, naming it.
+    Check {
+        /// A rule file or directory to check (default: the built-in rules).
+        path: Option<PathBuf>,
+    },
+}
+
+pub fn run(args: RulesArgs) -> Result<u8> {
+    match args.command {
+        RulesCommand::List { rules, json } => list(&rules.load()?, json),
+        RulesCommand::Check { path } => check(path),
+    }
+}
+
+fn list(rules: &RuleSet, as_json: bool) -> Result<u8> {
+    for rule in rules.rules() {
+        if as_json {
+            println!(
+                "{}",
+                json!({
+                    "id": rule.id,
+                    "name": rule.name,
+                    "provider": rule.provider,
+                    "confidence": rule.confidence.as_str(),
+                    "keywords": rule.keywords,
+                    "references": rule.references,
+                })
+            );
+        } else {
+            println!(
+                "{:<44} {:<16} {:<6} {}",
+                rule.id,
+                rule.provider,
+                rule.confidence.as_str(),
+                rule.keywords.join(",")
+            );
+        }
+    }
+    Ok(EXIT_CLEAN)
+}
+
+fn check(path: Option<PathBuf>) -> Result<u8> {
+    let rules = match &path {
+        Some(path) => {
+            let mut set = RuleSet::default();
+            set.extend(load_rule_path(path)?)?;
+            set
+        }
+        None => RuleSet::builtin()?,
+    };
+    let failures = check_rules(&rules);
+    for failure in &failures {
+        eprintln!("FAIL {failure}");
+    }
+    let failed_rules = {
+        let mut ids: Vec<&str> = failures.iter().map(|f| f.rule_id.as_str()).collect();
+        ids.dedup();
+        ids.len()
+    };
+    eprintln!(
+        "{} rules checked: {} passed, {} failed",
+        rules.len(),
+        rules.len() - failed_rules,
+        failed_rules
+    );
+    Ok(if failures.is_empty() {
+        EXIT_CLEAN
+    } else {
+        EXIT_FINDINGS
+    })
+}

@@ -1,0 +1,215 @@
+//! `leakhound scan`: arguments, their validation into a [`ScanConfig`], and the run.
+
+use std::{
+    fs::File,
+    io::{self, BufWriter, IsTerminal, Write},
+    path::PathBuf,
+};
+
+use anyhow::{Context, Result};
+use clap::Args;
+use leakhound::{
+    engine::Scanner,
+    pipeline::{scan_inputs, Input, ScanConfig},
+    report::{self, Format, ReportOptions},
+    rules::Confidence,
+    source::fs::{build_excludes, WalkOptions},
+};
+
+use super::{stderr_is_terminal, RuleArgs, When, EXIT_CLEAN, EXIT_ERROR};
+
+#[derive(Args)]
+pub struct ScanArgs {
+    /// Files and directories to scan; `-` reads standard input.
+    #[arg(value_name = "PATH", default_value = ".")]
+    paths: Vec<String>,
+
+    #[command(flatten)]
+    rules: RuleArgs,
+
+    /// Report only findings of rules at or above this confidence.
+    #[arg(long, value_enum, default_value = "low", help_heading = "Rules")]
+    min_confidence: ConfidenceArg,
+
+    /// Report format.
+    #[arg(
+        short,
+        long,
+        value_enum,
+        default_value = "human",
+        help_heading = "Output"
+    )]
+    format: Format,
+    /// Write the report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE", help_heading = "Output")]
+    output: Option<PathBuf>,
+    /// Print secrets in full. Without it every format masks them.
+    #[arg(long, help_heading = "Output")]
+    show_secrets: bool,
+    /// Colour in the human report.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN",
+        help_heading = "Output"
+    )]
+    color: When,
+    /// Progress bar on stderr.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN",
+        help_heading = "Output"
+    )]
+    progress: When,
+    /// No progress bar and no summary on stderr.
+    #[arg(short, long, help_heading = "Output")]
+    quiet: bool,
+    /// Exit code when findings are reported.
+    #[arg(long, value_name = "N", default_value_t = super::EXIT_FINDINGS, help_heading = "Output")]
+    exit_code: u8,
+
+    /// Honour .gitignore, .ignore and git exclude files (by default every file is scanned).
+    #[arg(long, help_heading = "Inputs")]
+    respect_gitignore: bool,
+    /// Skip paths matching GLOB, relative to the scanned root or by file name (repeatable).
+    #[arg(long, value_name = "GLOB", help_heading = "Inputs")]
+    exclude: Vec<String>,
+    /// Skip files larger than SIZE (bytes, or with K, M, G suffix).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "25M", help_heading = "Inputs")]
+    max_file_size: u64,
+    /// Follow symbolic links (by default they are skipped and counted).
+    #[arg(long, help_heading = "Inputs")]
+    follow_symlinks: bool,
+    /// Worker threads (default: one per core).
+    #[arg(
+        short = 'j',
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        help_heading = "Inputs"
+    )]
+    threads: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum ConfidenceArg {
+    Low,
+    Medium,
+    High,
+}
+
+impl From<ConfidenceArg> for Confidence {
+    fn from(arg: ConfidenceArg) -> Self {
+        match arg {
+            ConfidenceArg::Low => Confidence::Low,
+            ConfidenceArg::Medium => Confidence::Medium,
+            ConfidenceArg::High => Confidence::High,
+        }
+    }
+}
+
+/// "25M" → 26214400. Suffixes are binary (K = 1024).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (digits, multiplier) = match text.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&text[..i], 1u64 << 10),
+        Some((i, 'm' | 'M')) => (&text[..i], 1 << 20),
+        Some((i, 'g' | 'G')) => (&text[..i], 1 << 30),
+        _ => (text, 1),
+    };
+    digits
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(multiplier))
+        .ok_or_else(|| format!("`{text}` is not a size (examples: 1048576, 512K, 25M, 1G)"))
+}
+
+impl ScanArgs {
+    /// Turns arguments into a validated config before any work starts.
+    fn config(&self) -> Result<ScanConfig> {
+        let excludes = build_excludes(&self.exclude).context("invalid --exclude glob")?;
+        Ok(ScanConfig {
+            walk: WalkOptions {
+                respect_gitignore: self.respect_gitignore,
+                follow_symlinks: self.follow_symlinks,
+                excludes,
+                max_file_size: self.max_file_size,
+            },
+            threads: self.threads,
+            show_progress: !self.quiet && self.progress.resolve(stderr_is_terminal()),
+        })
+    }
+
+    fn inputs(&self) -> Vec<Input> {
+        self.paths
+            .iter()
+            .map(|p| {
+                if p == "-" {
+                    Input::Stdin
+                } else {
+                    Input::Path(PathBuf::from(p))
+                }
+            })
+            .collect()
+    }
+}
+
+pub fn run(args: ScanArgs) -> Result<u8> {
+    let mut rules = args.rules.load()?;
+    rules.retain_confidence(args.min_confidence.into());
+    let config = args.config()?;
+    let scanner = Scanner::new(&rules);
+    let output = scan_inputs(&scanner, &config, &args.inputs());
+
+    let to_terminal = args.output.is_none() && io::stdout().is_terminal();
+    let options = ReportOptions {
+        show_secrets: args.show_secrets,
+        color: args.format == Format::Human
+            && args.output.is_none()
+            && args.color.resolve(to_terminal),
+    };
+    let mut writer: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(BufWriter::new(
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => Box::new(BufWriter::new(io::stdout().lock())),
+    };
+    report::write_report(&mut writer, args.format, &output, &rules, options)?;
+    writer.flush()?;
+
+    // Errors always reach stderr, even with --quiet: an input that was not scanned must
+    // never pass unnoticed.
+    for error in &output.errors {
+        eprintln!("leakhound: {}: {}", error.path, error.message);
+    }
+    if !args.quiet {
+        eprintln!("leakhound: {}", report::summary_line(&output));
+    }
+    Ok(if !output.findings.is_empty() {
+        args.exit_code
+    } else if !output.errors.is_empty() {
+        EXIT_ERROR
+    } else {
+        EXIT_CLEAN
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use leakhound::DEFAULT_MAX_FILE_SIZE;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("100"), Ok(100));
+        assert_eq!(parse_size("512K"), Ok(512 * 1024));
+        assert_eq!(parse_size("25M"), Ok(DEFAULT_MAX_FILE_SIZE));
+        assert_eq!(parse_size("1g"), Ok(1 << 30));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("99999999999999G").is_err());
+    }
+}

@@ -1,0 +1,47 @@
+//! Runs one rule's regex inside the windows the prefilter opened.
+
+use regex::bytes::Regex;
+
+use super::prefilter::Window;
+
+/// A regex match before the entropy, checksum and false-positive checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    /// Byte range of the secret capture group.
+    pub start: usize,
+    pub end: usize,
+}
+
+/// Every match of `regex` that starts inside one of `windows`. The haystack is cut at the window
+/// end, but searched from the window start with the bytes before it as context, so `\b` and `^`
+/// see the real neighbours of the window.
+pub fn find_in_windows(
+    regex: &Regex,
+    group: usize,
+    data: &[u8],
+    windows: &[Window],
+) -> Vec<Candidate> {
+    let mut found = Vec::new();
+    for window in windows {
+        let haystack = &data[..window.end];
+        let mut at = window.start;
+        while at < window.end {
+            let Some(captures) = regex.captures_at(haystack, at) else {
+                break;
+            };
+            let whole = captures.get(0).expect("group 0 always participates");
+            if let Some(secret) = captures.get(group) {
+                found.push(Candidate {
+                    start: secret.start(),
+                    end: secret.end(),
+                });
+            }
+            at = if whole.end() > whole.start() {
+                whole.end()
+            } else {
+                whole.start() + 1
+            };
+        }
+    }
+    found
+}

@@ -1,0 +1,343 @@
+//! The scanning engine: bytes in, rule matches out.
+//!
+//! One Aho-Corasick pass over every rule keyword ([`prefilter`]) tells which rules can match a
+//! blob and where; each candidate rule's regex then runs only in a window after each keyword hit
+//! ([`matcher`]), so cost grows with keyword hits, not with the number of rules or the size of
+//! the blob. A candidate secret must then pass the rule's entropy minimum, its checksum if the
+//! format has one ([`checksum`]), and the false-positive filters ([`filters`]).
+//!
+//! The [`Scanner`] is immutable and shared by all threads. Regexes compile lazily, the first
+//! time a rule's keyword hits, so a pre-commit scan of one small file compiles one or two
+//! regexes, not hundreds.
+
+pub mod checksum;
+pub mod entropy;
+pub mod filters;
+mod matcher;
+mod prefilter;
+
+use std::sync::OnceLock;
+
+use regex::bytes::{Regex, RegexBuilder};
+
+use crate::rules::{Rule, RuleSet};
+
+pub use filters::Filters;
+
+/// One secret found by one rule in one blob.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Match {
+    /// Index of the rule in [`Scanner::rules`].
+    pub rule: usize,
+    /// Byte range of the secret (the capture group) in the blob.
+    pub start: usize,
+    pub end: usize,
+    /// Shannon entropy of the secret, bits per byte.
+    pub entropy: f64,
+}
+
+/// Compiles a rule pattern the way the engine runs it: over bytes, with a size limit that
+/// keeps a pathological user rule from eating memory.
+pub fn compile_pattern(pattern: &str) -> Result<Regex, regex::Error> {
+    RegexBuilder::new(pattern)
+        .size_limit(32 * 1024 * 1024)
+        .dfa_size_limit(16 * 1024 * 1024)
+        .build()
+}
+
+/// A rule plus its lazily compiled regex.
+struct CompiledRule {
+    rule: Rule,
+    regex: OnceLock<Option<(Regex, usize)>>,
+}
+
+impl CompiledRule {
+    /// The regex and the index of the capture group that holds the secret, or `None` when the
+    /// pattern does not compile (user rules are compiled when loaded, so this is a bug report).
+    fn regex(&self) -> Option<&(Regex, usize)> {
+        self.regex
+            .get_or_init(|| match compile_pattern(&self.rule.pattern) {
+                Ok(regex) => {
+                    let group = regex
+                        .capture_names()
+                        .position(|name| name == Some("secret"))
+                        .unwrap_or(1);
+                    Some((regex, group))
+                }
+                Err(err) => {
+                    eprintln!(
+                        "leakhound: rule `{}` ({}) does not compile and is skipped: {err}",
+                        self.rule.id, self.rule.origin
+                    );
+                    None
+                }
+            })
+            .as_ref()
+    }
+}
+
+/// Builds a [`Scanner`].
+#[derive(Default)]
+pub struct ScannerBuilder {
+    filters: Filters,
+}
+
+impl ScannerBuilder {
+    pub fn new() -> Self {
+        ScannerBuilder::default()
+    }
+
+    /// Replaces the false-positive filters (stopwords, placeholder detection).
+    pub fn filters(mut self, filters: Filters) -> Self {
+        self.filters = filters;
+        self
+    }
+
+    pub fn build(self, rules: &RuleSet) -> Scanner {
+        let prefilter = prefilter::Prefilter::new(rules.rules());
+        let rules = rules
+            .rules()
+            .iter()
+            .map(|rule| CompiledRule {
+                rule: rule.clone(),
+                regex: OnceLock::new(),
+            })
+            .collect();
+        Scanner {
+            rules,
+            prefilter,
+            filters: self.filters,
+        }
+    }
+}
+
+/// The immutable, thread-shared engine.
+pub struct Scanner {
+    rules: Vec<CompiledRule>,
+    prefilter: prefilter::Prefilter,
+    filters: Filters,
+}
+
+impl Scanner {
+    pub fn new(rules: &RuleSet) -> Scanner {
+        ScannerBuilder::new().build(rules)
+    }
+
+    /// The rule a [`Match`] refers to.
+    pub fn rule(&self, index: usize) -> &Rule {
+        &self.rules[index].rule
+    }
+
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Compiles every rule's regex now, returning the rules that fail. `rules check` uses it;
+    /// scans compile lazily instead.
+    pub fn compile_all(&self) -> Vec<(&Rule, String)> {
+        self.rules
+            .iter()
+            .filter_map(|compiled| match compile_pattern(&compiled.rule.pattern) {
+                Ok(_) => None,
+                Err(err) => Some((&compiled.rule, err.to_string())),
+            })
+            .collect()
+    }
+
+    /// Finds every secret in `data`, sorted by position.
+    pub fn scan(&self, data: &[u8]) -> Vec<Match> {
+        let windows = self
+            .prefilter
+            .candidate_windows(data, |rule| self.rules[rule].rule.window);
+        let mut matches = Vec::new();
+        for (rule_index, rule_windows) in windows {
+            let compiled = &self.rules[rule_index];
+            let Some((regex, group)) = compiled.regex() else {
+                continue;
+            };
+            for candidate in matcher::find_in_windows(regex, *group, data, &rule_windows) {
+                if let Some(m) = self.accept(rule_index, data, candidate) {
+                    matches.push(m);
+                }
+            }
+        }
+        matches.sort_by_key(|m| (m.start, m.rule));
+        self.drop_shadowed(&mut matches);
+        matches
+    }
+
+    /// Where matches of different confidence overlap, only the more confident stays: a Stripe
+    /// key is reported by the Stripe rule, not again by the generic assignment rule.
+    fn drop_shadowed(&self, matches: &mut Vec<Match>) {
+        let confidence = |m: &Match| self.rules[m.rule].rule.confidence;
+        let mut shadowed = vec![false; matches.len()];
+        // Sorted by start, so the matches overlapping `a` are the ones after it that start
+        // before it ends: a sweep, not all pairs.
+        for (i, a) in matches.iter().enumerate() {
+            for (j, b) in matches.iter().enumerate().skip(i + 1) {
+                if b.start >= a.end {
+                    break;
+                }
+                match confidence(a).cmp(&confidence(b)) {
+                    std::cmp::Ordering::Less => shadowed[i] = true,
+                    std::cmp::Ordering::Greater => shadowed[j] = true,
+                    std::cmp::Ordering::Equal => {}
+                }
+            }
+        }
+        let mut flags = shadowed.into_iter();
+        matches.retain(|_| !flags.next().unwrap_or(false));
+    }
+
+    /// Applies entropy, checksum and false-positive filters to a regex candidate.
+    fn accept(
+        &self,
+        rule_index: usize,
+        data: &[u8],
+        candidate: matcher::Candidate,
+    ) -> Option<Match> {
+        let rule = &self.rules[rule_index].rule;
+        let secret = &data[candidate.start..candidate.end];
+        if secret.is_empty() {
+            return None;
+        }
+        let entropy = entropy::shannon(secret);
+        if rule.min_entropy.is_some_and(|min| entropy < min) {
+            return None;
+        }
+        if rule
+            .min_char_classes
+            .is_some_and(|min| char_classes(secret) < min)
+        {
+            return None;
+        }
+        if let Some(kind) = rule.checksum {
+            if !checksum::verify(kind, secret) {
+                return None;
+            }
+        }
+        let line = line_around(data, candidate.start, candidate.end);
+        if self.filters.is_false_positive(secret, line) {
+            return None;
+        }
+        Some(Match {
+            rule: rule_index,
+            start: candidate.start,
+            end: candidate.end,
+            entropy,
+        })
+    }
+}
+
+/// How many of lowercase, uppercase and digit occur in `secret`.
+fn char_classes(secret: &[u8]) -> u8 {
+    let lower = secret.iter().any(u8::is_ascii_lowercase);
+    let upper = secret.iter().any(u8::is_ascii_uppercase);
+    let digit = secret.iter().any(u8::is_ascii_digit);
+    lower as u8 + upper as u8 + digit as u8
+}
+
+/// The line (or up to 256 bytes either side) around a byte range, for context filters.
+fn line_around(data: &[u8], start: usize, end: usize) -> &[u8] {
+    let from = start.saturating_sub(256);
+    let line_start = memchr::memrchr(b'\n', &data[from..start]).map_or(from, |i| from + i + 1);
+    let to = (end + 256).min(data.len());
+    let line_end = memchr::memchr(b'\n', &data[end..to]).map_or(to, |i| end + i);
+    &data[line_start..line_end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    fn scanner(yaml: &str) -> Scanner {
+        Scanner::new(&RuleSet::parse("test.yaml", yaml).unwrap())
+    }
+
+    const DEMO: &str = r#"
+rules:
+  - id: demo-token
+    name: Demo token
+    provider: demo
+    keywords: [demo_]
+    pattern: '\b(demo_[A-Za-z0-9]{20})\b'
+    min_entropy: 3.0
+    confidence: high
+"#;
+
+    #[test]
+    fn finds_token_and_reports_secret_range() {
+        let s = scanner(DEMO);
+        let data = b"x = 1\nkey = \"demo_Qw8rT2zLp4Xv9NbK3mYd\"\n";
+        let found = s.scan(data);
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            &data[found[0].start..found[0].end],
+            b"demo_Qw8rT2zLp4Xv9NbK3mYd"
+        );
+    }
+
+    #[test]
+    fn keyword_is_case_insensitive_but_pattern_decides() {
+        let s = scanner(DEMO);
+        assert!(s.scan(b"DEMO_Qw8rT2zLp4Xv9NbK3mYd").is_empty());
+        assert_eq!(s.scan(b"Demo_ demo_Qw8rT2zLp4Xv9NbK3mYd").len(), 1);
+    }
+
+    #[test]
+    fn low_entropy_is_dropped() {
+        let s = scanner(DEMO);
+        assert!(s.scan(b"demo_abababababababababab").is_empty());
+    }
+
+    #[test]
+    fn placeholder_is_dropped() {
+        let s = scanner(DEMO);
+        assert!(s.scan(b"demo_EXAMPLEq8rT2zLp4Xv9N").is_empty());
+    }
+
+    #[test]
+    fn no_keyword_no_regex() {
+        let s = scanner(DEMO);
+        assert!(s.scan(b"nothing to see here").is_empty());
+        // The regex was never needed, so it was never compiled.
+        assert!(s.rules[0].regex.get().is_none());
+    }
+
+    #[test]
+    fn many_hits_in_one_window_are_all_found() {
+        let s = scanner(DEMO);
+        let data = b"demo_Qw8rT2zLp4Xv9NbK3mYd demo_Zx7cV6bN5mA4sD3fG2hJ demo_Pl0oK9iJ8uH7yG6tF5rD";
+        assert_eq!(s.scan(data).len(), 3);
+    }
+
+    #[test]
+    fn specific_rule_shadows_generic_one() {
+        let yaml = format!(
+            "{DEMO}{}",
+            r#"
+  - id: demo-generic
+    name: Generic
+    provider: generic
+    keywords: [key]
+    pattern: 'key\s*=\s*"([^"]+)"'
+    confidence: low
+"#
+        );
+        let s = scanner(&yaml);
+        let found = s.scan(b"key = \"demo_Qw8rT2zLp4Xv9NbK3mYd\"\nkey = \"other\"");
+        let ids: Vec<&str> = found.iter().map(|m| s.rule(m.rule).id.as_str()).collect();
+        assert_eq!(ids, ["demo-token", "demo-generic"]);
+    }
+
+    #[test]
+    fn match_far_from_line_start_in_long_line() {
+        let s = scanner(DEMO);
+        let mut data = vec![b'a'; 100_000];
+        data.push(b' ');
+        data.extend_from_slice(b"demo_Qw8rT2zLp4Xv9NbK3mYd");
+        data.extend(std::iter::repeat_n(b' ', 1000));
+        let found = s.scan(&data);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].start, 100_001);
+    }
+}

@@ -1,0 +1,120 @@
+//! The keyword prefilter: one Aho-Corasick pass selects the rules that can match and where.
+//!
+//! Every rule declares literal keywords that any real match contains or sits next to (`ghp_`,
+//! `hf_`, `-----BEGIN`). All keywords of all rules go into one case-insensitive automaton; a
+//! scan walks the blob once, and each keyword hit opens a window, from the start of the hit's
+//! line to `rule.window` bytes after it, in which that rule's regex will run.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+
+use crate::rules::Rule;
+
+/// How far back from a keyword hit a match may start: the hit's line start, but no further
+/// than this, so a hit in a minified one-line file opens a small window.
+const MAX_LOOKBACK: usize = 256;
+/// How far past the window end we extend to reach the end of the line, so a token is not cut.
+const MAX_LINE_EXTENSION: usize = 256;
+
+/// A byte range of a blob in which one rule's regex runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Window {
+    pub start: usize,
+    pub end: usize,
+}
+
+pub struct Prefilter {
+    automaton: AhoCorasick,
+    /// For each distinct keyword (automaton pattern id), the rules that declared it.
+    keyword_rules: Vec<Vec<usize>>,
+}
+
+impl Prefilter {
+    pub fn new(rules: &[Rule]) -> Prefilter {
+        let mut keywords: Vec<String> = Vec::new();
+        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
+        for (rule_index, rule) in rules.iter().enumerate() {
+            for keyword in &rule.keywords {
+                let keyword = keyword.to_ascii_lowercase();
+                match keywords.iter().position(|k| *k == keyword) {
+                    Some(i) if !keyword_rules[i].contains(&rule_index) => {
+                        keyword_rules[i].push(rule_index)
+                    }
+                    Some(_) => {}
+                    None => {
+                        keywords.push(keyword);
+                        keyword_rules.push(vec![rule_index]);
+                    }
+                }
+            }
+        }
+        let automaton = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&keywords)
+            .expect("keywords are plain literals");
+        Prefilter {
+            automaton,
+            keyword_rules,
+        }
+    }
+
+    /// The rules whose keywords occur in `data`, each with its merged, sorted windows.
+    pub fn candidate_windows(
+        &self,
+        data: &[u8],
+        window_of: impl Fn(usize) -> usize,
+    ) -> Vec<(usize, Vec<Window>)> {
+        let mut hits: Vec<(usize, Window)> = Vec::new();
+        for hit in self.automaton.find_overlapping_iter(data) {
+            for &rule in &self.keyword_rules[hit.pattern().as_usize()] {
+                hits.push((
+                    rule,
+                    window_around(data, hit.start(), hit.end(), window_of(rule)),
+                ));
+            }
+        }
+        if hits.is_empty() {
+            return Vec::new();
+        }
+        hits.sort_unstable();
+        let mut out: Vec<(usize, Vec<Window>)> = Vec::new();
+        for (rule, window) in hits {
+            match out.last_mut() {
+                Some((last_rule, windows)) if *last_rule == rule => {
+                    let last = windows.last_mut().expect("never empty");
+                    if window.start <= last.end {
+                        last.end = last.end.max(window.end);
+                    } else {
+                        windows.push(window);
+                    }
+                }
+                _ => out.push((rule, vec![window])),
+            }
+        }
+        out
+    }
+}
+
+fn window_around(data: &[u8], hit_start: usize, hit_end: usize, after: usize) -> Window {
+    let back = hit_start.saturating_sub(MAX_LOOKBACK);
+    let start = memchr::memrchr(b'\n', &data[back..hit_start]).map_or(back, |i| back + i + 1);
+    let end = (hit_end + after).min(data.len());
+    let reach = (end + MAX_LINE_EXTENSION).min(data.len());
+    let end = memchr::memchr(b'\n', &data[end..reach]).map_or(reach, |i| end + i);
+    Window { start, end }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_spans_line_start_to_after() {
+        let data = b"first line\nkey = ghp_abc and more\nlast";
+        let w = window_around(data, 17, 21, 4);
+        assert_eq!(w.start, 11);
+        // 21 + 4 = 25, then extended to the end of the line.
+        assert_eq!(&data[w.start..w.end], b"key = ghp_abc and more");
+    }
+}

@@ -1,0 +1,261 @@
+//! Findings: matches folded by secret, with every place each secret was seen.
+//!
+//! The engine yields [`Match`]es (rule, byte range) per blob. Here each match gets a
+//! [`Location`] (line, column, snippet, fingerprint), and identical secrets of one rule fold
+//! into a single [`Finding`] that lists all their locations: one leaked token copied into ten
+//! files is one problem with ten places to clean, not ten problems.
+
+use std::collections::BTreeMap;
+
+use sha2::{Digest, Sha256};
+
+use crate::{
+    engine::{Match, Scanner},
+    rules::Confidence,
+    source::Provenance,
+};
+
+/// Longest snippet kept around a secret, in characters on each side.
+const SNIPPET_CONTEXT: usize = 80;
+
+/// One place a secret was seen.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Location {
+    pub provenance: Provenance,
+    /// 1-based line of the secret's first byte.
+    pub line: usize,
+    /// 1-based column, in Unicode scalar values (invalid UTF-8 bytes count one each).
+    pub column: usize,
+    /// 1-based line and exclusive column where the secret ends (multi-line keys span lines).
+    pub end_line: usize,
+    pub end_column: usize,
+    /// Byte offset of the secret in the blob.
+    pub offset: usize,
+    /// The secret's line, cut to [`SNIPPET_CONTEXT`] around it; the report masks the secret.
+    pub snippet: Snippet,
+    /// Stable id of (rule, secret, path): survives line moves, changes with a rename.
+    pub fingerprint: String,
+}
+
+/// The line around a secret, split so a report can mask the secret part.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snippet {
+    pub before: String,
+    /// The part of the secret that lies on its first line.
+    pub secret: String,
+    pub after: String,
+}
+
+/// A unique secret found by one rule, with all its locations.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finding {
+    /// Stable id of (rule, secret).
+    pub id: String,
+    pub rule_id: String,
+    pub rule_name: String,
+    pub provider: String,
+    pub confidence: Confidence,
+    pub secret: String,
+    pub entropy: f64,
+    pub locations: Vec<Location>,
+}
+
+/// Folds matches from many blobs, in any order, into sorted findings.
+#[derive(Default)]
+pub struct FindingCollector {
+    by_secret: BTreeMap<(String, String), Finding>,
+}
+
+impl FindingCollector {
+    pub fn new() -> Self {
+        FindingCollector::default()
+    }
+
+    /// Adds the matches of one blob.
+    pub fn add(
+        &mut self,
+        scanner: &Scanner,
+        provenance: &Provenance,
+        data: &[u8],
+        matches: &[Match],
+    ) {
+        let mut cursor = LineCursor::default();
+        for m in matches {
+            let rule = scanner.rule(m.rule);
+            let secret = String::from_utf8_lossy(&data[m.start..m.end]).into_owned();
+            let location = locate(&mut cursor, data, m, provenance, &rule.id, &secret);
+            let finding = self
+                .by_secret
+                .entry((rule.id.clone(), secret.clone()))
+                .or_insert_with(|| Finding {
+                    id: fingerprint(&[&rule.id, &secret]),
+                    rule_id: rule.id.clone(),
+                    rule_name: rule.name.clone(),
+                    provider: rule.provider.clone(),
+                    confidence: rule.confidence,
+                    secret,
+                    entropy: m.entropy,
+                    locations: Vec::new(),
+                });
+            finding.locations.push(location);
+        }
+    }
+
+    /// The findings, ordered by first location, each with its locations sorted.
+    pub fn into_findings(self) -> Vec<Finding> {
+        let mut findings: Vec<Finding> = self
+            .by_secret
+            .into_values()
+            .map(|mut finding| {
+                finding
+                    .locations
+                    .sort_by(|a, b| (&a.provenance, a.offset).cmp(&(&b.provenance, b.offset)));
+                finding
+                    .locations
+                    .dedup_by(|a, b| a.provenance == b.provenance && a.offset == b.offset);
+                finding
+            })
+            .collect();
+        findings.sort_by(|a, b| {
+            let key = |f: &Finding| (f.locations[0].provenance.clone(), f.locations[0].offset);
+            key(a).cmp(&key(b)).then_with(|| a.rule_id.cmp(&b.rule_id))
+        });
+        findings
+    }
+}
+
+/// A short, stable hex id of some strings (SHA-256, first 128 bits). NUL separates the parts
+/// so that ("ab", "c") and ("a", "bc") differ.
+pub fn fingerprint(parts: &[&str]) -> String {
+    let mut hasher = Sha256::new();
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            hasher.update([0u8]);
+        }
+        hasher.update(part.as_bytes());
+    }
+    hasher.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Counts lines incrementally: matches arrive sorted by offset, so a blob is walked once.
+#[derive(Default)]
+struct LineCursor {
+    offset: usize,
+    line: usize,
+    line_start: usize,
+}
+
+impl LineCursor {
+    /// The 1-based line number and the start offset of the line holding `offset`.
+    fn advance_to(&mut self, data: &[u8], offset: usize) -> (usize, usize) {
+        if offset < self.offset {
+            *self = LineCursor::default();
+        }
+        for newline in memchr::memchr_iter(b'\n', &data[self.offset..offset]) {
+            self.line += 1;
+            self.line_start = self.offset + newline + 1;
+        }
+        self.offset = offset;
+        (self.line + 1, self.line_start)
+    }
+}
+
+fn locate(
+    cursor: &mut LineCursor,
+    data: &[u8],
+    m: &Match,
+    provenance: &Provenance,
+    rule_id: &str,
+    secret: &str,
+) -> Location {
+    let (line, line_start) = cursor.advance_to(data, m.start);
+    let column = char_count(&data[line_start..m.start]) + 1;
+    let secret_bytes = &data[m.start..m.end];
+    let newlines = memchr::memchr_iter(b'\n', secret_bytes).count();
+    let (end_line, end_column) = match memchr::memrchr(b'\n', secret_bytes) {
+        Some(last) => (line + newlines, char_count(&secret_bytes[last + 1..]) + 1),
+        None => (line, column + char_count(secret_bytes)),
+    };
+    Location {
+        provenance: provenance.clone(),
+        line,
+        column,
+        end_line,
+        end_column,
+        offset: m.start,
+        snippet: snippet(data, line_start, m.start, m.end),
+        fingerprint: fingerprint(&[rule_id, secret, provenance.path()]),
+    }
+}
+
+fn char_count(bytes: &[u8]) -> usize {
+    String::from_utf8_lossy(bytes).chars().count()
+}
+
+fn snippet(data: &[u8], line_start: usize, start: usize, end: usize) -> Snippet {
+    let line_end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
+    let secret_end = end.min(line_end);
+    let before = String::from_utf8_lossy(&data[line_start..start]);
+    let after = String::from_utf8_lossy(&data[secret_end..line_end]);
+    Snippet {
+        before: keep_tail(before.trim_start(), SNIPPET_CONTEXT),
+        secret: String::from_utf8_lossy(&data[start..secret_end]).into_owned(),
+        after: keep_head(after.trim_end_matches('\r'), SNIPPET_CONTEXT),
+    }
+}
+
+fn keep_tail(text: &str, max: usize) -> String {
+    let count = text.chars().count();
+    if count <= max {
+        return text.to_string();
+    }
+    let tail: String = text.chars().skip(count - max).collect();
+    format!("…{tail}")
+}
+
+fn keep_head(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let head: String = text.chars().take(max).collect();
+    format!("{head}…")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_is_stable_and_separated() {
+        assert_eq!(fingerprint(&["a", "b"]), fingerprint(&["a", "b"]));
+        assert_ne!(fingerprint(&["ab", "c"]), fingerprint(&["a", "bc"]));
+        assert_eq!(fingerprint(&["x"]).len(), 32);
+    }
+
+    #[test]
+    fn line_cursor_counts_lines() {
+        let data = b"a\nbb\nccc\n";
+        let mut cursor = LineCursor::default();
+        assert_eq!(cursor.advance_to(data, 0), (1, 0));
+        assert_eq!(cursor.advance_to(data, 3), (2, 2));
+        assert_eq!(cursor.advance_to(data, 6), (3, 5));
+        // Going backwards restarts rather than miscounting.
+        assert_eq!(cursor.advance_to(data, 2), (2, 2));
+    }
+
+    #[test]
+    fn snippet_cuts_long_lines() {
+        let mut line = "x".repeat(300);
+        line.push_str("SECRET");
+        line.push_str(&"y".repeat(300));
+        let data = line.as_bytes();
+        let s = snippet(data, 0, 300, 306);
+        assert_eq!(s.secret, "SECRET");
+        assert_eq!(s.before.chars().count(), SNIPPET_CONTEXT + 1);
+        assert!(s.before.starts_with('…'));
+        assert!(s.after.ends_with('…'));
+    }
+}

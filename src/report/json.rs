@@ -1,0 +1,173 @@
+//! JSON and JSONL reports. The schema is documented in the README ("JSON report"); fields are
+//! only ever added, and `schema_version` changes if one is removed or changes meaning.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::{mask_secret, ReportOptions};
+use crate::{
+    finding::{Finding, Location},
+    pipeline::{ScanError, ScanOutput},
+};
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct Document<'a> {
+    schema_version: u32,
+    tool: Tool,
+    findings: Vec<JsonFinding<'a>>,
+    errors: &'a [ScanError],
+    summary: Summary,
+}
+
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+}
+
+/// One finding: a unique (rule, secret) with all its locations.
+#[derive(Serialize)]
+pub struct JsonFinding<'a> {
+    id: &'a str,
+    rule_id: &'a str,
+    rule_name: &'a str,
+    provider: &'a str,
+    confidence: &'static str,
+    secret_masked: String,
+    /// Present only with `--show-secrets`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<&'a str>,
+    entropy: f64,
+    locations: Vec<JsonLocation<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonLocation<'a> {
+    source: &'static str,
+    path: &'a str,
+    line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
+    offset: usize,
+    fingerprint: &'a str,
+    snippet: String,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    blobs_scanned: u64,
+    bytes_scanned: u64,
+    skipped: Skipped,
+    errors: u64,
+    findings: usize,
+    locations: usize,
+    seconds: f64,
+}
+
+#[derive(Serialize)]
+struct Skipped {
+    binary: u64,
+    too_large: u64,
+    symlink: u64,
+    special: u64,
+}
+
+impl<'a> JsonFinding<'a> {
+    pub fn new(finding: &'a Finding, options: ReportOptions) -> Self {
+        JsonFinding {
+            id: &finding.id,
+            rule_id: &finding.rule_id,
+            rule_name: &finding.rule_name,
+            provider: &finding.provider,
+            confidence: finding.confidence.as_str(),
+            secret_masked: mask_secret(&finding.secret),
+            secret: options.show_secrets.then_some(finding.secret.as_str()),
+            entropy: (finding.entropy * 1000.0).round() / 1000.0,
+            locations: finding
+                .locations
+                .iter()
+                .map(|l| JsonLocation::new(l, options))
+                .collect(),
+        }
+    }
+}
+
+impl<'a> JsonLocation<'a> {
+    fn new(location: &'a Location, options: ReportOptions) -> Self {
+        JsonLocation {
+            source: location.provenance.kind(),
+            path: location.provenance.path(),
+            line: location.line,
+            column: location.column,
+            end_line: location.end_line,
+            end_column: location.end_column,
+            offset: location.offset,
+            fingerprint: &location.fingerprint,
+            snippet: render_snippet(location, options),
+        }
+    }
+}
+
+/// The snippet with the secret masked (or shown with `--show-secrets`).
+pub fn render_snippet(location: &Location, options: ReportOptions) -> String {
+    let snippet = &location.snippet;
+    let secret = if options.show_secrets {
+        snippet.secret.clone()
+    } else {
+        mask_secret(&snippet.secret)
+    };
+    format!("{}{}{}", snippet.before, secret, snippet.after)
+}
+
+pub fn write_document(
+    out: &mut dyn Write,
+    output: &ScanOutput,
+    options: ReportOptions,
+) -> io::Result<()> {
+    let stats = &output.stats;
+    let document = Document {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool {
+            name: "leakhound",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        findings: output
+            .findings
+            .iter()
+            .map(|f| JsonFinding::new(f, options))
+            .collect(),
+        errors: &output.errors,
+        summary: Summary {
+            blobs_scanned: stats.blobs_scanned,
+            bytes_scanned: stats.bytes_scanned,
+            skipped: Skipped {
+                binary: stats.skipped_binary,
+                too_large: stats.skipped_too_large,
+                symlink: stats.skipped_symlink,
+                special: stats.skipped_special,
+            },
+            errors: stats.errors,
+            findings: output.findings.len(),
+            locations: output.findings.iter().map(|f| f.locations.len()).sum(),
+            seconds: (output.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+        },
+    };
+    serde_json::to_writer_pretty(&mut *out, &document)?;
+    writeln!(out)
+}
+
+pub fn write_lines(
+    out: &mut dyn Write,
+    output: &ScanOutput,
+    options: ReportOptions,
+) -> io::Result<()> {
+    for finding in &output.findings {
+        serde_json::to_writer(&mut *out, &JsonFinding::new(finding, options))?;
+        writeln!(out)?;
+    }
+    Ok(())
+}

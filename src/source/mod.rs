@@ -1,0 +1,81 @@
+//! Sources: where blobs come from, and the provenance that travels with each.
+//!
+//! A source turns something the user named (a directory, a file, standard input) into blobs of
+//! bytes, each with a [`Provenance`] that says where it was found. Everything after this stage
+//! is source-agnostic.
+
+pub mod fs;
+
+use std::fmt;
+
+/// Where a blob was found.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Provenance {
+    /// A file on disk, by the path the user can open (relative if the root was relative).
+    File { path: String },
+    /// Standard input (`leakhound scan -`).
+    Stdin,
+}
+
+impl Provenance {
+    /// The path shown in reports: the file path, or `<stdin>`.
+    pub fn path(&self) -> &str {
+        match self {
+            Provenance::File { path } => path,
+            Provenance::Stdin => "<stdin>",
+        }
+    }
+
+    /// The kind of source, as written in JSON reports.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Provenance::File { .. } => "file",
+            Provenance::Stdin => "stdin",
+        }
+    }
+}
+
+impl fmt::Display for Provenance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.path())
+    }
+}
+
+/// Bytes to scan, with where they came from.
+#[derive(Clone, Debug)]
+pub struct Blob {
+    pub data: Vec<u8>,
+    pub provenance: Provenance,
+}
+
+/// Why an input was not scanned. Skips are counted in the summary, never silent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SkipReason {
+    /// Contains NUL bytes in its first 8 KiB.
+    Binary,
+    /// Larger than `--max-file-size`.
+    TooLarge,
+    /// A symbolic link, not followed without `--follow-symlinks`.
+    Symlink,
+    /// Not a regular file (socket, FIFO, device).
+    Special,
+}
+
+impl SkipReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::Binary => "binary",
+            SkipReason::TooLarge => "too_large",
+            SkipReason::Symlink => "symlink",
+            SkipReason::Special => "special",
+        }
+    }
+}
+
+/// How many leading bytes are inspected to call a blob binary, as git and ripgrep do.
+pub const BINARY_SNIFF_LEN: usize = 8192;
+
+/// A blob is binary when a NUL byte appears in its first 8 KiB (git's heuristic).
+pub fn is_binary(data: &[u8]) -> bool {
+    memchr::memchr(0, &data[..data.len().min(BINARY_SNIFF_LEN)]).is_some()
+}
