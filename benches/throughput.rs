@@ -243,7 +243,7 @@ fn profile_rules(rules: &RuleSet, files: &[Vec<u8>]) {
             (rule.id.clone(), start.elapsed(), found)
         })
         .collect();
-    costs.sort_by(|a, b| b.1.cmp(&a.1));
+    costs.sort_by_key(|c| std::cmp::Reverse(c.1));
     println!(
         "per-rule cost over {:.1} MiB (slowest 10):",
         bytes as f64 / 1048576.0
