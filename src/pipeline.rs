@@ -5,8 +5,12 @@
 //!        → locate + fold into findings → report
 //! ```
 //!
+//! A git repository adds two steps around the scan: history discovery before (every unique
+//! blob once, see `source::git`) and provenance enrichment after, for blobs with findings only.
+//!
 //! [`scan_inputs`] picks the sequential path for tiny inputs (one file, stdin: no thread pool to
 //! start) and the rayon path otherwise. Both feed the same [`ScanState`], so they cannot drift.
+//! [`scan_staged`] is the pre-commit path: single-threaded, staged blobs only.
 
 use std::{
     io::{self, Read},
@@ -26,15 +30,26 @@ use crate::{
     progress::Progress,
     source::{
         fs::{self, ReadOutcome, WalkEntry, WalkOptions},
+        git::{self, BlobRead, BlobReader, HistorySelection},
         Blob, Provenance, SkipReason,
     },
 };
 
-/// What to scan: paths, or `-` for standard input.
+/// What to scan: paths, remote repository URLs, or `-` for standard input.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Input {
     Path(PathBuf),
+    /// A repository URL, cloned bare into a temporary directory.
+    Remote(String),
     Stdin,
+}
+
+/// How git repositories are scanned.
+#[derive(Clone, Debug, Default)]
+pub struct GitOptions {
+    /// Scan only the working tree of a repository (`--no-history`).
+    pub skip_history: bool,
+    pub selection: HistorySelection,
 }
 
 /// Everything a scan needs besides the engine, validated before any work starts.
@@ -44,6 +59,7 @@ pub struct ScanConfig {
     /// Worker threads; 0 means one per core.
     pub threads: usize,
     pub show_progress: bool,
+    pub git: GitOptions,
 }
 
 /// An input that could not be scanned, with the reason. Reported, counted, never fatal.
@@ -63,6 +79,8 @@ pub struct ScanStats {
     pub skipped_symlink: u64,
     pub skipped_special: u64,
     pub errors: u64,
+    /// Commits walked in git histories.
+    pub commits: u64,
 }
 
 impl ScanStats {
@@ -77,6 +95,8 @@ pub struct ScanOutput {
     pub findings: Vec<Finding>,
     pub stats: ScanStats,
     pub errors: Vec<ScanError>,
+    /// Things the user should know that are not errors (a fallback taken, for example).
+    pub notes: Vec<String>,
     pub elapsed: Duration,
 }
 
@@ -86,8 +106,10 @@ struct ScanState {
     blobs: AtomicU64,
     bytes: AtomicU64,
     skipped: [AtomicU64; 4],
+    commits: AtomicU64,
     collector: Mutex<FindingCollector>,
     errors: Mutex<Vec<ScanError>>,
+    notes: Mutex<Vec<String>>,
 }
 
 impl ScanState {
@@ -114,8 +136,12 @@ impl ScanState {
     }
 
     fn error(&self, path: &Path, message: impl Into<String>) {
+        self.error_at(fs::display_path(path), message);
+    }
+
+    fn error_at(&self, path: String, message: impl Into<String>) {
         self.errors.lock().expect("errors lock").push(ScanError {
-            path: fs::display_path(path),
+            path,
             message: message.into(),
         });
     }
@@ -156,11 +182,26 @@ impl ScanState {
                 skipped_symlink: symlink,
                 skipped_special: special,
                 errors: errors.len() as u64,
+                commits: self.commits.into_inner(),
             },
             errors,
+            notes: self.notes.into_inner().expect("notes lock"),
             elapsed: started.elapsed(),
         }
     }
+
+    fn note(&self, note: String) {
+        self.notes.lock().expect("notes lock").push(note);
+    }
+}
+
+/// A repository scanned in this run, kept open until its findings are enriched.
+struct ScannedRepo {
+    display: String,
+    path: PathBuf,
+    commits: Vec<git2::Oid>,
+    /// Holds a temporary clone alive until enrichment is done.
+    _clone: Option<git::remote::TempClone>,
 }
 
 /// Scans every input and folds the findings.
@@ -168,9 +209,22 @@ pub fn scan_inputs(scanner: &Scanner, config: &ScanConfig, inputs: &[Input]) -> 
     let started = Instant::now();
     let state = ScanState::default();
     let progress = Progress::new(config.show_progress);
+    let mut repos = Vec::new();
     for input in inputs {
         match input {
             Input::Stdin => scan_stdin(scanner, config, &state, &progress),
+            Input::Remote(url) => match git::remote::clone_bare(url) {
+                Ok(clone) => {
+                    let path = clone.path();
+                    if let Some(mut repo) =
+                        scan_repository(scanner, config, &state, &path, url, &progress)
+                    {
+                        repo._clone = Some(clone);
+                        repos.push(repo);
+                    }
+                }
+                Err(err) => state.error_at(url.clone(), err.to_string()),
+            },
             Input::Path(path) if path.is_file() => {
                 // One named file: no walk, no thread pool.
                 state.handle_entry(
@@ -181,11 +235,129 @@ pub fn scan_inputs(scanner: &Scanner, config: &ScanConfig, inputs: &[Input]) -> 
                 )
             }
             Input::Path(path) if !path.exists() => state.error(path, "no such file or directory"),
-            Input::Path(path) => scan_directory(scanner, config, &state, path, &progress),
+            Input::Path(path) if !config.git.skip_history && git::open(path).is_some() => {
+                let display = fs::display_path(path);
+                if let Some(repo) =
+                    scan_repository(scanner, config, &state, path, &display, &progress)
+                {
+                    repos.push(repo);
+                }
+            }
+            Input::Path(path) => {
+                if !config.git.skip_history && path.join(".git").exists() {
+                    state.note(format!(
+                        "{}: has .git but is not a readable git repository; scanning it as a directory",
+                        fs::display_path(path)
+                    ));
+                }
+                scan_directory(scanner, config, &state, path, None, &progress)
+            }
         }
     }
     progress.finish();
-    state.finish(started)
+    let mut output = state.finish(started);
+    for repo in &repos {
+        if let Some(handle) = git::open(&repo.path) {
+            git::enrich(&handle, &repo.display, &repo.commits, &mut output.findings);
+        }
+    }
+    output.elapsed = started.elapsed();
+    output
+}
+
+/// Scans a repository's history (each unique blob once), then its uncommitted files.
+fn scan_repository(
+    scanner: &Scanner,
+    config: &ScanConfig,
+    state: &ScanState,
+    path: &Path,
+    display: &str,
+    progress: &Progress,
+) -> Option<ScannedRepo> {
+    let repo = git::open(path)?;
+    let history = match git::discover(&repo, &config.git.selection) {
+        Ok(history) => history,
+        Err(err) => {
+            state.error_at(
+                display.to_string(),
+                format!("cannot read git history: {}", err.message()),
+            );
+            return None;
+        }
+    };
+    for error in &history.errors {
+        state.error_at(display.to_string(), error.clone());
+    }
+    state
+        .commits
+        .fetch_add(history.commits.len() as u64, Ordering::Relaxed);
+    progress.set_total(history.blobs.len() as u64);
+    let scan_blobs = || {
+        // Chunks, so that each worker opens one repository handle per chunk, not per blob.
+        history.blobs.par_chunks(64).for_each(|chunk| {
+            let reader = match BlobReader::open(path) {
+                Ok(reader) => reader,
+                Err(err) => return state.error_at(display.to_string(), err.message().to_string()),
+            };
+            for sighting in chunk {
+                scan_git_blob(scanner, config, state, &reader, display, sighting, progress);
+            }
+        })
+    };
+    in_pool(config.threads, scan_blobs);
+    if git::workdir(&repo).is_some() {
+        // `path` is the working copy's root (repositories are opened without searching
+        // upwards), as the user wrote it, so reported paths stay relative.
+        scan_directory(
+            scanner,
+            config,
+            state,
+            path,
+            Some(&history.blob_ids),
+            progress,
+        );
+    }
+    Some(ScannedRepo {
+        display: display.to_string(),
+        path: path.to_path_buf(),
+        commits: history.commits,
+        _clone: None,
+    })
+}
+
+fn scan_git_blob(
+    scanner: &Scanner,
+    config: &ScanConfig,
+    state: &ScanState,
+    reader: &BlobReader,
+    display: &str,
+    sighting: &git::BlobSighting,
+    progress: &Progress,
+) {
+    if let Some(reason) = sighting.skip {
+        return state.skip(reason);
+    }
+    match reader.read(sighting.oid, config.walk.max_file_size) {
+        Ok(BlobRead::Data(data)) => {
+            let blob = Blob {
+                data,
+                provenance: git::provenance(display, sighting),
+            };
+            state.scan_blob(scanner, &blob, progress)
+        }
+        Ok(BlobRead::Skipped(reason)) => state.skip(reason),
+        Err(err) => state.error_at(
+            format!("{display}: {} (blob {})", sighting.path, sighting.oid),
+            err.message().to_string(),
+        ),
+    }
+}
+
+fn in_pool(threads: usize, run: impl FnOnce() + Send) {
+    match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+        Ok(pool) => pool.install(run),
+        Err(_) => run(),
+    }
 }
 
 fn scan_stdin(scanner: &Scanner, config: &ScanConfig, state: &ScanState, progress: &Progress) {
@@ -204,24 +376,86 @@ fn scan_stdin(scanner: &Scanner, config: &ScanConfig, state: &ScanState, progres
     }
 }
 
+/// Walks a directory and scans every file. With `committed`, files whose content is a blob
+/// the history scan already read are skipped (the working tree of a scanned repository).
 fn scan_directory(
     scanner: &Scanner,
     config: &ScanConfig,
     state: &ScanState,
     root: &Path,
+    committed: Option<&std::collections::HashSet<git2::Oid>>,
     progress: &Progress,
 ) {
     let entries = fs::walk(root, &config.walk);
     let run = || {
         entries
             .par_bridge()
-            .for_each(|entry| state.handle_entry(scanner, &config.walk, entry, progress))
+            .for_each(|entry| match (entry, committed) {
+                (WalkEntry::File(path), Some(committed)) => {
+                    match fs::read_file(&path, &config.walk) {
+                        Ok(ReadOutcome::Blob(blob)) => {
+                            if !git::blob_id(&blob.data).is_some_and(|id| committed.contains(&id)) {
+                                state.scan_blob(scanner, &blob, progress)
+                            }
+                        }
+                        Ok(ReadOutcome::Skipped(reason)) => state.skip(reason),
+                        Err(err) => state.error(&path, err.to_string()),
+                    }
+                }
+                (entry, _) => state.handle_entry(scanner, &config.walk, entry, progress),
+            })
     };
-    match rayon::ThreadPoolBuilder::new()
-        .num_threads(config.threads)
-        .build()
-    {
-        Ok(pool) => pool.install(run),
-        Err(_) => run(),
+    in_pool(config.threads, run);
+}
+
+/// The pre-commit path: scans the staged blobs of the repository that contains `start`, on the
+/// calling thread (no pool to start for a handful of files), and keeps only matches that touch
+/// an added or changed line.
+pub fn scan_staged(
+    scanner: &Scanner,
+    config: &ScanConfig,
+    start: &Path,
+) -> Result<ScanOutput, git2::Error> {
+    let started = Instant::now();
+    let changes = git::staged::staged_changes(start)?;
+    let mut collector = FindingCollector::new();
+    let mut stats = ScanStats {
+        skipped_binary: changes.binary_files,
+        ..ScanStats::default()
+    };
+    for file in &changes.files {
+        if file.data.len() as u64 > config.walk.max_file_size {
+            stats.skipped_too_large += 1;
+            continue;
+        }
+        stats.blobs_scanned += 1;
+        stats.bytes_scanned += file.data.len() as u64;
+        let matches: Vec<_> = scanner
+            .scan(&file.data)
+            .into_iter()
+            .filter(|m| {
+                let first = line_of(&file.data, m.start);
+                let last = first + memchr::memchr_iter(b'\n', &file.data[m.start..m.end]).count();
+                file.touches(first, last)
+            })
+            .collect();
+        if !matches.is_empty() {
+            let provenance = Provenance::File {
+                path: file.path.clone(),
+            };
+            collector.add(scanner, &provenance, &file.data, &matches);
+        }
     }
+    Ok(ScanOutput {
+        findings: collector.into_findings(),
+        stats,
+        errors: Vec::new(),
+        notes: Vec::new(),
+        elapsed: started.elapsed(),
+    })
+}
+
+/// The 1-based line of byte `offset`.
+fn line_of(data: &[u8], offset: usize) -> usize {
+    memchr::memchr_iter(b'\n', &data[..offset]).count() + 1
 }

@@ -1,50 +1,60 @@
-//! Progress on stderr: an indicatif spinner with blobs and bytes done and the rate, shown only
-//! when asked for (by default, when stderr is a terminal and `--quiet` is not given).
+//! Progress on stderr: an indicatif bar with blobs and bytes done, the rate and, when the total
+//! is known (git histories), an ETA. Shown only when asked for (by default, when stderr is a
+//! terminal and `--quiet` is not given); hidden, it costs two atomic adds per blob.
 
 use std::{
     sync::atomic::{AtomicU64, Ordering},
     time::Duration,
 };
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// A progress display that costs nothing when hidden.
 pub struct Progress {
     bar: Option<ProgressBar>,
-    blobs: AtomicU64,
+    bytes: AtomicU64,
 }
 
 impl Progress {
     pub fn new(visible: bool) -> Progress {
-        if !visible {
-            return Progress {
-                bar: None,
-                blobs: AtomicU64::new(0),
-            };
-        }
-        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(10));
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} {elapsed_precise} {msg} blobs, {binary_bytes} ({binary_bytes_per_sec})",
-            )
-            .expect("static template"),
-        );
-        bar.enable_steady_tick(Duration::from_millis(200));
+        let bar = visible.then(|| {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(10));
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} {elapsed_precise} {human_pos} blobs, {msg} ({per_sec})",
+                )
+                .expect("static template"),
+            );
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
         Progress {
-            bar: Some(bar),
-            blobs: AtomicU64::new(0),
+            bar,
+            bytes: AtomicU64::new(0),
+        }
+    }
+
+    /// Announces how many blobs are coming, which turns the spinner into a bar with an ETA.
+    pub fn set_total(&self, blobs: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_length(bar.position() + blobs);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{bar:30} {human_pos}/{human_len} blobs, {msg} ({per_sec}, ETA {eta})",
+                )
+                .expect("static template"),
+            );
         }
     }
 
     /// Records one scanned blob of `bytes` bytes.
     pub fn blob_done(&self, bytes: u64) {
+        let total = self.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
         if let Some(bar) = &self.bar {
-            // The bar's position counts bytes (for the rate); blobs go in the message, updated
-            // every 64 blobs so workers do not contend on the bar's lock.
-            bar.inc(bytes);
-            let blobs = self.blobs.fetch_add(1, Ordering::Relaxed) + 1;
-            if blobs % 64 == 1 {
-                bar.set_message(blobs.to_string());
+            bar.inc(1);
+            // Refresh the byte count now and then, not per blob: the message takes a lock.
+            if bar.position() % 64 == 1 {
+                bar.set_message(HumanBytes(total).to_string());
             }
         }
     }

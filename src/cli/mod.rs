@@ -1,5 +1,6 @@
 //! Command-line parsing and dispatch: one module per subcommand.
 
+mod hook;
 mod rules_cmd;
 mod scan;
 
@@ -37,6 +38,8 @@ enum Command {
     Scan(scan::ScanArgs),
     /// List or check detection rules.
     Rules(rules_cmd::RulesArgs),
+    /// Write a git pre-commit hook that runs `leakhound scan --staged`.
+    InstallHook(hook::InstallHookArgs),
 }
 
 /// When to use colour and progress bars.
@@ -92,6 +95,7 @@ pub fn run() -> Result<u8> {
     match cli.command {
         Command::Scan(args) => scan::run(args),
         Command::Rules(args) => rules_cmd::run(args),
+        Command::InstallHook(args) => hook::run(args),
     }
 }
 

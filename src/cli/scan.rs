@@ -10,19 +10,36 @@ use anyhow::{Context, Result};
 use clap::Args;
 use leakhound::{
     engine::Scanner,
-    pipeline::{scan_inputs, Input, ScanConfig},
+    pipeline::{scan_inputs, scan_staged, GitOptions, Input, ScanConfig},
     report::{self, Format, ReportOptions},
     rules::Confidence,
-    source::fs::{build_excludes, WalkOptions},
+    source::{
+        fs::{build_excludes, WalkOptions},
+        git::{self, remote::is_remote_url, HistorySelection, Since},
+    },
 };
 
 use super::{stderr_is_terminal, RuleArgs, When, EXIT_CLEAN, EXIT_ERROR};
 
 #[derive(Args)]
 pub struct ScanArgs {
-    /// Files and directories to scan; `-` reads standard input.
+    /// Files, directories, git repositories or repository URLs to scan; `-` reads stdin.
     #[arg(value_name = "PATH", default_value = ".")]
     paths: Vec<String>,
+
+    /// Scan what `git commit` would record, reporting only secrets on added or changed lines
+    /// (the pre-commit path). PATH, if given, is a directory inside the repository.
+    #[arg(long, help_heading = "Git")]
+    staged: bool,
+    /// In a git repository, scan only the working tree, not the history.
+    #[arg(long, help_heading = "Git")]
+    no_history: bool,
+    /// Scan only the history of REF (branch, tag or commit; repeatable). Default: every ref.
+    #[arg(long = "branch", value_name = "REF", help_heading = "Git")]
+    branches: Vec<String>,
+    /// Scan only commits after DATE (YYYY-MM-DD, committer date) or not reachable from COMMIT.
+    #[arg(long, value_name = "DATE|COMMIT", help_heading = "Git")]
+    since: Option<String>,
 
     #[command(flatten)]
     rules: RuleArgs,
@@ -141,18 +158,31 @@ impl ScanArgs {
             },
             threads: self.threads,
             show_progress: !self.quiet && self.progress.resolve(stderr_is_terminal()),
+            git: GitOptions {
+                skip_history: self.no_history,
+                selection: HistorySelection {
+                    refs: self.branches.clone(),
+                    since: self
+                        .since
+                        .as_deref()
+                        .map(|since| match git::parse_date(since) {
+                            Some(seconds) => Since::Date(seconds),
+                            None => Since::Commit(since.to_string()),
+                        }),
+                },
+            },
         })
     }
 
     fn inputs(&self) -> Vec<Input> {
         self.paths
             .iter()
-            .map(|p| {
-                if p == "-" {
-                    Input::Stdin
-                } else {
-                    Input::Path(PathBuf::from(p))
+            .map(|p| match p.as_str() {
+                "-" => Input::Stdin,
+                url if is_remote_url(url) && !git::remote::exists_locally(url) => {
+                    Input::Remote(url.to_string())
                 }
+                path => Input::Path(PathBuf::from(path)),
             })
             .collect()
     }
@@ -163,7 +193,13 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     rules.retain_confidence(args.min_confidence.into());
     let config = args.config()?;
     let scanner = Scanner::new(&rules);
-    let output = scan_inputs(&scanner, &config, &args.inputs());
+    let output = if args.staged {
+        let start = args.paths.first().map_or(".", String::as_str);
+        scan_staged(&scanner, &config, std::path::Path::new(start))
+            .map_err(|e| anyhow::anyhow!("cannot read staged changes: {}", e.message()))?
+    } else {
+        scan_inputs(&scanner, &config, &args.inputs())
+    };
 
     let to_terminal = args.output.is_none() && io::stdout().is_terminal();
     let options = ReportOptions {
@@ -186,8 +222,17 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     for error in &output.errors {
         eprintln!("leakhound: {}: {}", error.path, error.message);
     }
+    for note in &output.notes {
+        eprintln!("leakhound: note: {note}");
+    }
     if !args.quiet {
         eprintln!("leakhound: {}", report::summary_line(&output));
+    }
+    if args.staged && !output.findings.is_empty() {
+        eprintln!(
+            "leakhound: commit blocked: secrets in staged changes. Remove them from the staged \
+             files (and rotate them if they are real), or commit with --no-verify to bypass."
+        );
     }
     Ok(if !output.findings.is_empty() {
         args.exit_code

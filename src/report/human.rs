@@ -3,7 +3,12 @@
 use std::io::{self, Write};
 
 use super::{json::render_snippet, mask_secret, ReportOptions};
-use crate::{finding::Finding, pipeline::ScanOutput, rules::Confidence};
+use crate::{
+    finding::{Finding, Location},
+    pipeline::ScanOutput,
+    rules::Confidence,
+    source::Provenance,
+};
 
 /// At most this many locations are listed per finding; the rest are counted.
 const MAX_LOCATIONS_SHOWN: usize = 10;
@@ -69,7 +74,12 @@ fn write_finding(
             "{}:{}:{}",
             location.provenance, location.line, location.column
         );
-        writeln!(out, "{label} {}", style.paint("36", &place))?;
+        writeln!(
+            out,
+            "{label} {}{}",
+            style.paint("36", &place),
+            git_detail(location, style)
+        )?;
     }
     if finding.locations.len() > MAX_LOCATIONS_SHOWN {
         writeln!(
@@ -84,4 +94,28 @@ fn write_finding(
         render_snippet(&finding.locations[0], options).trim()
     )?;
     writeln!(out)
+}
+
+/// For a git blob: the commit that introduced it, its author and date, and whether it is gone
+/// from every branch.
+fn git_detail(location: &Location, style: &Style) -> String {
+    let Provenance::Git(git) = &location.provenance else {
+        return String::new();
+    };
+    let mut detail = String::new();
+    if let Some(commit) = &git.commit {
+        detail.push_str(&format!(
+            "  commit {} {} <{}> {}",
+            &commit.id[..commit.id.len().min(10)],
+            commit.author_name,
+            commit.author_email,
+            commit.author_date,
+        ));
+    }
+    if git.present_in.is_empty() {
+        detail.push_str(&style.paint("33", "  [deleted: history only]"));
+    } else {
+        detail.push_str(&format!("  [in {}]", git.present_in.join(", ")));
+    }
+    detail
 }

@@ -9,6 +9,7 @@ use super::{mask_secret, ReportOptions};
 use crate::{
     finding::{Finding, Location},
     pipeline::{ScanError, ScanOutput},
+    source::{CommitInfo, Provenance},
 };
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -55,6 +56,45 @@ struct JsonLocation<'a> {
     offset: usize,
     fingerprint: &'a str,
     snippet: String,
+    /// Present for blobs from git history.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    git: Option<JsonGit<'a>>,
+}
+
+/// Where in a repository's history a secret sits.
+#[derive(Serialize)]
+struct JsonGit<'a> {
+    repository: &'a str,
+    blob_id: &'a str,
+    /// The first commit whose tree has the blob.
+    commit: Option<JsonCommit<'a>>,
+    /// Local branches whose head still has the blob.
+    present_in_branches: &'a [String],
+    /// True when no branch head has it any more: it lives only in history.
+    deleted: bool,
+}
+
+#[derive(Serialize)]
+struct JsonCommit<'a> {
+    id: &'a str,
+    author_name: &'a str,
+    author_email: &'a str,
+    author_date: &'a str,
+    committer_date: &'a str,
+    summary: &'a str,
+}
+
+impl<'a> JsonCommit<'a> {
+    fn new(commit: &'a CommitInfo) -> Self {
+        JsonCommit {
+            id: &commit.id,
+            author_name: &commit.author_name,
+            author_email: &commit.author_email,
+            author_date: &commit.author_date,
+            committer_date: &commit.committer_date,
+            summary: &commit.summary,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -63,6 +103,7 @@ struct Summary {
     bytes_scanned: u64,
     skipped: Skipped,
     errors: u64,
+    commits: u64,
     findings: usize,
     locations: usize,
     seconds: f64,
@@ -108,6 +149,16 @@ impl<'a> JsonLocation<'a> {
             offset: location.offset,
             fingerprint: &location.fingerprint,
             snippet: render_snippet(location, options),
+            git: match &location.provenance {
+                Provenance::Git(git) => Some(JsonGit {
+                    repository: &git.repository,
+                    blob_id: &git.blob_id,
+                    commit: git.commit.as_ref().map(JsonCommit::new),
+                    present_in_branches: &git.present_in,
+                    deleted: git.present_in.is_empty(),
+                }),
+                _ => None,
+            },
         }
     }
 }
@@ -151,6 +202,7 @@ pub fn write_document(
                 special: stats.skipped_special,
             },
             errors: stats.errors,
+            commits: stats.commits,
             findings: output.findings.len(),
             locations: output.findings.iter().map(|f| f.locations.len()).sum(),
             seconds: (output.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,

@@ -138,13 +138,34 @@ fn result(
             },
         }],
         "partialFingerprints": { "leakhound/v1": location.fingerprint },
-        "properties": {
-            "findingId": finding.id,
-            "provider": finding.provider,
-            "confidence": finding.confidence.as_str(),
-            "entropy": (finding.entropy * 1000.0).round() / 1000.0,
-        },
+        "properties": properties(finding, location),
     })
+}
+
+fn properties(finding: &Finding, location: &Location) -> Value {
+    let mut properties = json!({
+        "findingId": finding.id,
+        "provider": finding.provider,
+        "confidence": finding.confidence.as_str(),
+        "entropy": (finding.entropy * 1000.0).round() / 1000.0,
+    });
+    if let Provenance::Git(git) = &location.provenance {
+        properties["repository"] = json!(git.repository);
+        properties["blobId"] = json!(git.blob_id);
+        properties["presentInBranches"] = json!(git.present_in);
+        properties["deleted"] = json!(git.present_in.is_empty());
+        if let Some(commit) = &git.commit {
+            properties["commit"] = json!({
+                "id": commit.id,
+                "authorName": commit.author_name,
+                "authorEmail": commit.author_email,
+                "authorDate": commit.author_date,
+                "committerDate": commit.committer_date,
+                "summary": commit.summary,
+            });
+        }
+    }
+    properties
 }
 
 /// A URI reference for a path: relative paths stay relative (GitHub resolves them against the
@@ -152,6 +173,8 @@ fn result(
 fn artifact_uri(provenance: &Provenance) -> String {
     let path = match provenance {
         Provenance::File { path } => path.as_str(),
+        // A path inside the repository, relative to its root.
+        Provenance::Git(git) => git.path.as_str(),
         Provenance::Stdin => return "stdin".to_string(),
     };
     let encoded = percent_encode_path(path);

@@ -5,6 +5,7 @@
 //! is source-agnostic.
 
 pub mod fs;
+pub mod git;
 
 use std::fmt;
 
@@ -15,6 +16,37 @@ pub enum Provenance {
     File { path: String },
     /// Standard input (`leakhound scan -`).
     Stdin,
+    /// A blob in a git repository's history, at the path and commit where it first appeared.
+    Git(Box<GitLocation>),
+}
+
+/// Where a git blob was found. The commit details and branch presence are filled in after the
+/// scan, and only for blobs with findings, so clean history costs nothing extra.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GitLocation {
+    /// The repository as the user named it.
+    pub repository: String,
+    pub blob_id: String,
+    /// Path of the blob in the commit that introduced it.
+    pub path: String,
+    /// Index of that commit in the scan's commit list (internal).
+    pub commit_index: usize,
+    /// The first commit (in topological order) whose tree contains the blob.
+    pub commit: Option<CommitInfo>,
+    /// Local branches whose head still contains the blob. Empty: deleted from every branch.
+    pub present_in: Vec<String>,
+}
+
+/// Who committed what, when.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CommitInfo {
+    pub id: String,
+    pub author_name: String,
+    pub author_email: String,
+    /// RFC 3339 with the author's offset.
+    pub author_date: String,
+    pub committer_date: String,
+    pub summary: String,
 }
 
 impl Provenance {
@@ -23,6 +55,7 @@ impl Provenance {
         match self {
             Provenance::File { path } => path,
             Provenance::Stdin => "<stdin>",
+            Provenance::Git(git) => &git.path,
         }
     }
 
@@ -31,6 +64,7 @@ impl Provenance {
         match self {
             Provenance::File { .. } => "file",
             Provenance::Stdin => "stdin",
+            Provenance::Git(_) => "git",
         }
     }
 }
@@ -57,7 +91,7 @@ pub enum SkipReason {
     TooLarge,
     /// A symbolic link, not followed without `--follow-symlinks`.
     Symlink,
-    /// Not a regular file (socket, FIFO, device).
+    /// Not a regular file (socket, FIFO, device), or a submodule entry in a git tree.
     Special,
 }
 
