@@ -292,19 +292,16 @@ fn scan_repository(
         .commits
         .fetch_add(history.commits.len() as u64, Ordering::Relaxed);
     progress.set_total(history.blobs.len() as u64);
-    let scan_blobs = || {
-        // Chunks, so that each worker opens one repository handle per chunk, not per blob.
-        history.blobs.par_chunks(64).for_each(|chunk| {
-            let reader = match BlobReader::open(path) {
-                Ok(reader) => reader,
-                Err(err) => return state.error_at(display.to_string(), err.message().to_string()),
-            };
-            for sighting in chunk {
-                scan_git_blob(scanner, config, state, &reader, display, sighting, progress);
-            }
-        })
-    };
-    in_pool(config.threads, scan_blobs);
+    scan_history_blobs(
+        scanner,
+        config,
+        state,
+        &repo,
+        path,
+        display,
+        &history.blobs,
+        progress,
+    );
     if git::workdir(&repo).is_some() {
         // `path` is the working copy's root (repositories are opened without searching
         // upwards), as the user wrote it, so reported paths stay relative.
@@ -325,19 +322,86 @@ fn scan_repository(
     })
 }
 
-fn scan_git_blob(
+/// Reads and scans every discovered blob: through `git cat-file` in pack order when git is
+/// installed (fast), and through libgit2 otherwise or for whatever git could not deliver.
+#[allow(clippy::too_many_arguments)]
+fn scan_history_blobs(
     scanner: &Scanner,
     config: &ScanConfig,
     state: &ScanState,
-    reader: &BlobReader,
+    repo: &git2::Repository,
+    path: &Path,
     display: &str,
-    sighting: &git::BlobSighting,
+    blobs: &[git::BlobSighting],
     progress: &Progress,
 ) {
-    if let Some(reason) = sighting.skip {
-        return state.skip(reason);
+    let mut done = vec![false; blobs.len()];
+    for (index, sighting) in blobs.iter().enumerate() {
+        if let Some(reason) = sighting.skip {
+            state.skip(reason);
+            done[index] = true;
+        }
     }
-    match reader.read(sighting.oid, config.walk.max_file_size) {
+    if git::catfile::git_available() {
+        // A few blobs in flight per worker: memory stays at about (workers + queue) blobs.
+        let queue = 2 * rayon_threads(config.threads);
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<git::catfile::CatFileBlob>(queue);
+        let result = std::thread::scope(|scope| {
+            // Workers scan while this thread feeds them; the bounded channel bounds memory.
+            scope.spawn(|| {
+                in_pool(config.threads, || {
+                    receiver.into_iter().par_bridge().for_each(|item| {
+                        let sighting = &blobs[item.index];
+                        handle_git_read(scanner, state, display, sighting, item.read, progress)
+                    })
+                })
+            });
+            let result =
+                git::catfile::read_blobs(repo.path(), blobs, config.walk.max_file_size, |item| {
+                    done[item.index] = true;
+                    let _ = sender.send(item);
+                });
+            drop(sender);
+            result
+        });
+        if let Err(err) = result {
+            state.note(format!(
+                "{display}: git cat-file stopped ({err}); reading the rest with libgit2"
+            ));
+        }
+    }
+    let rest: Vec<&git::BlobSighting> = blobs
+        .iter()
+        .zip(&done)
+        .filter(|(_, done)| !**done)
+        .map(|(b, _)| b)
+        .collect();
+    in_pool(config.threads, || {
+        // Chunks, so that each worker opens one repository handle per chunk, not per blob.
+        rest.par_chunks(64).for_each(|chunk| {
+            let reader = match BlobReader::open(path) {
+                Ok(reader) => reader,
+                Err(err) => return state.error_at(display.to_string(), err.message().to_string()),
+            };
+            for sighting in chunk {
+                let read = reader
+                    .read(sighting.oid, config.walk.max_file_size)
+                    .map_err(|e| e.message().to_string());
+                handle_git_read(scanner, state, display, sighting, read, progress);
+            }
+        })
+    });
+}
+
+fn handle_git_read(
+    scanner: &Scanner,
+    state: &ScanState,
+    display: &str,
+    sighting: &git::BlobSighting,
+    read: Result<BlobRead, String>,
+    progress: &Progress,
+) {
+    match read {
         Ok(BlobRead::Data(data)) => {
             let blob = Blob {
                 data,
@@ -346,10 +410,19 @@ fn scan_git_blob(
             state.scan_blob(scanner, &blob, progress)
         }
         Ok(BlobRead::Skipped(reason)) => state.skip(reason),
-        Err(err) => state.error_at(
+        Err(message) => state.error_at(
             format!("{display}: {} (blob {})", sighting.path, sighting.oid),
-            err.message().to_string(),
+            message,
         ),
+    }
+}
+
+/// The worker count a pool of `threads` (0: one per core) will have.
+fn rayon_threads(threads: usize) -> usize {
+    if threads == 0 {
+        std::thread::available_parallelism().map_or(1, usize::from)
+    } else {
+        threads
     }
 }
 

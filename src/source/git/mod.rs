@@ -10,6 +10,7 @@
 //!
 //! Staged changes (`scan --staged`) are in [`staged`]; remote clones in [`remote`].
 
+pub mod catfile;
 pub mod remote;
 pub mod staged;
 mod time;
@@ -76,6 +77,7 @@ pub fn open(path: &Path) -> Option<Repository> {
 
 /// Walks the selected history and lists every unique blob once.
 pub fn discover(repo: &Repository, selection: &HistorySelection) -> Result<History, git2::Error> {
+    limit_object_cache();
     let mut history = History {
         commits: Vec::new(),
         blobs: Vec::new(),
@@ -119,6 +121,22 @@ pub fn discover(repo: &Repository, selection: &HistorySelection) -> Result<Histo
         visit.tree(commit.tree_id(), String::new());
     }
     Ok(history)
+}
+
+/// Bounds libgit2's memory. It keeps up to 256 MiB of parsed objects by default, but the walk
+/// visits each tree once, so a cache buys little; and it maps pack files in windows of up to
+/// 1 GiB, which count against our resident memory on a large repository.
+fn limit_object_cache() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: libgit2 global options must not change while other threads use libgit2.
+        // This runs once, on the first discovery, before any reader thread exists.
+        unsafe {
+            let _ = git2::opts::set_cache_max_size(4 * 1024 * 1024);
+            let _ = git2::opts::set_mwindow_size(8 * 1024 * 1024);
+            let _ = git2::opts::set_mwindow_mapped_limit(32 * 1024 * 1024);
+        }
+    });
 }
 
 /// Pushes the selected refs, or every ref (branches, tags, remote-tracking refs, stash) and a
