@@ -9,6 +9,7 @@ use super::{mask_secret, ReportOptions};
 use crate::{
     finding::{Finding, Location},
     pipeline::{ScanError, ScanOutput},
+    source::hub::HubLocation,
 };
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -55,6 +56,31 @@ struct JsonLocation<'a> {
     offset: usize,
     fingerprint: &'a str,
     snippet: String,
+    /// Hub findings only: repo, commit, path or discussion, and the web URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hub: Option<JsonHub<'a>>,
+}
+
+/// The Hub fields of a location: [`HubLocation`] plus the URL of the line or discussion.
+#[derive(Serialize)]
+pub struct JsonHub<'a> {
+    #[serde(flatten)]
+    location: &'a HubLocation,
+    url: String,
+}
+
+impl<'a> JsonHub<'a> {
+    pub fn of(location: &'a Location) -> Option<JsonHub<'a>> {
+        let hub = location.provenance.hub()?;
+        Some(JsonHub {
+            location: hub,
+            url: hub.url(Some(location.line)),
+        })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
 }
 
 #[derive(Serialize)]
@@ -108,6 +134,7 @@ impl<'a> JsonLocation<'a> {
             offset: location.offset,
             fingerprint: &location.fingerprint,
             snippet: render_snippet(location, options),
+            hub: JsonHub::of(location),
         }
     }
 }

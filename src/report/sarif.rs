@@ -5,7 +5,10 @@ use std::io::{self, Write};
 
 use serde_json::{json, Value};
 
-use super::{json::render_snippet, mask_secret, ReportOptions};
+use super::{
+    json::{render_snippet, JsonHub},
+    mask_secret, ReportOptions,
+};
 use crate::{
     finding::{Finding, Location},
     pipeline::ScanOutput,
@@ -119,7 +122,7 @@ fn result(
     } else {
         mask_secret(&finding.secret)
     };
-    json!({
+    let mut result = json!({
         "ruleId": finding.rule_id,
         "ruleIndex": rule_index,
         "level": level(finding.confidence),
@@ -144,7 +147,11 @@ fn result(
             "confidence": finding.confidence.as_str(),
             "entropy": (finding.entropy * 1000.0).round() / 1000.0,
         },
-    })
+    });
+    if let Some(hub) = JsonHub::of(location) {
+        result["locations"][0]["properties"] = json!({ "hub": hub });
+    }
+    result
 }
 
 /// A URI reference for a path: relative paths stay relative (GitHub resolves them against the
@@ -153,6 +160,8 @@ fn artifact_uri(provenance: &Provenance) -> String {
     let path = match provenance {
         Provenance::File { path } => path.as_str(),
         Provenance::Stdin => return "stdin".to_string(),
+        // The file at its commit, or the discussion: an absolute https URI.
+        Provenance::Hub(location) => return location.url(None),
     };
     let encoded = percent_encode_path(path);
     if path.starts_with('/') {

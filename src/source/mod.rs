@@ -5,6 +5,7 @@
 //! is source-agnostic.
 
 pub mod fs;
+pub mod hub;
 
 use std::fmt;
 
@@ -15,14 +16,25 @@ pub enum Provenance {
     File { path: String },
     /// Standard input (`leakhound scan -`).
     Stdin,
+    /// A file or discussion on the Hugging Face Hub (boxed: it is the largest variant).
+    Hub(Box<hub::HubLocation>),
 }
 
 impl Provenance {
-    /// The path shown in reports: the file path, or `<stdin>`.
+    /// The path shown in reports: the file path, `<stdin>`, or `hf://owner/name/path`.
     pub fn path(&self) -> &str {
         match self {
             Provenance::File { path } => path,
             Provenance::Stdin => "<stdin>",
+            Provenance::Hub(location) => location.display(),
+        }
+    }
+
+    /// The Hub location, for reports that show its extra fields.
+    pub fn hub(&self) -> Option<&hub::HubLocation> {
+        match self {
+            Provenance::Hub(location) => Some(location),
+            _ => None,
         }
     }
 
@@ -31,6 +43,7 @@ impl Provenance {
         match self {
             Provenance::File { .. } => "file",
             Provenance::Stdin => "stdin",
+            Provenance::Hub(_) => "hub",
         }
     }
 }
@@ -46,6 +59,19 @@ impl fmt::Display for Provenance {
 pub struct Blob {
     pub data: Vec<u8>,
     pub provenance: Provenance,
+}
+
+/// Where a source that fetches its own blobs (the Hub) pushes them, from any number of
+/// threads. The scan pipeline implements it (`pipeline::scan_pushed`).
+pub trait BlobSink: Sync {
+    /// Scans a blob.
+    fn blob(&self, blob: Blob);
+    /// Counts an input that was not scanned.
+    fn skip(&self, reason: SkipReason);
+    /// Records an input that could not be scanned; `path` as the user should see it.
+    fn error(&self, path: &str, message: &str);
+    /// A progress line for stderr.
+    fn note(&self, line: &str);
 }
 
 /// Why an input was not scanned. Skips are counted in the summary, never silent.

@@ -1,0 +1,777 @@
+//! The Hub's HTTP client, and the only place a request is sent.
+//!
+//! - One blocking `reqwest` client, so connections are pooled and reused across threads.
+//! - The token goes only to the endpoint's origin (scheme, host, port). Redirects are followed
+//!   here, by hand, one hop at a time, so a download redirected to a CDN or to another port
+//!   never carries `Authorization`.
+//! - 429, 408 and 5xx are retried with exponential backoff. A 429 waits what the server says:
+//!   the `RateLimit` header's `t` when `r=0`, else `Retry-After` (seconds). A response that
+//!   says a bucket is exhausted (`r=0`) pauses further requests to that bucket (api,
+//!   resolvers, pages) for `t` seconds, so the sweep waits instead of collecting 429s.
+//! - Every request is counted, retries and redirect hops included.
+//! - Errors are typed ([`HubError`]) with the status and the Hub's `X-Error-Code` and
+//!   `X-Error-Message`, because callers branch on them (a gated repo is skipped, a missing
+//!   file is one error).
+
+use std::{
+    collections::HashMap,
+    fmt,
+    io::Read,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Mutex,
+    },
+    thread,
+    time::{Duration, Instant},
+};
+
+use reqwest::{
+    blocking::{Client, Response},
+    header::{HeaderMap, LINK, LOCATION, RANGE, RETRY_AFTER},
+    redirect, StatusCode, Url,
+};
+use serde::de::DeserializeOwned;
+
+/// Hops followed before a redirect chain is called a loop.
+const MAX_REDIRECTS: usize = 5;
+/// Largest JSON document accepted from the API (a listing page, a tree page, a discussion).
+const MAX_JSON_BYTES: u64 = 64 << 20;
+
+/// A Hub access token. Never printed: `Debug` hides it and there is no `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+impl Token {
+    /// Accepts a token with surrounding whitespace (a token file's trailing newline); refuses
+    /// an empty one or one with inner whitespace or control characters.
+    pub fn new(raw: &str) -> Option<Token> {
+        let token = raw.trim();
+        let printable = token.bytes().all(|b| b.is_ascii_graphic());
+        (!token.is_empty() && printable).then(|| Token(token.to_string()))
+    }
+
+    /// The token itself, for a request header or a git credential.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(****)")
+    }
+}
+
+/// How failed requests are retried.
+#[derive(Clone, Debug)]
+pub struct RetryPolicy {
+    pub max_retries: u32,
+    /// First backoff; doubled on each retry.
+    pub base_delay: Duration,
+    /// Cap on the backoff.
+    pub max_backoff: Duration,
+    /// Cap on a wait the server asks for (`Retry-After`, `RateLimit` `t`).
+    pub max_server_wait: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 5,
+            base_delay: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(30),
+            // The Hub's windows are five minutes long.
+            max_server_wait: Duration::from_secs(310),
+        }
+    }
+}
+
+/// Everything the client needs.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// `https://huggingface.co` or `HF_ENDPOINT`, without a trailing slash.
+    pub endpoint: Url,
+    pub token: Option<Token>,
+    /// Limit on one request, body included.
+    pub timeout: Duration,
+    pub retry: RetryPolicy,
+    /// Say on stderr when a rate limit makes the sweep wait.
+    pub announce_waits: bool,
+}
+
+/// A request that failed, with what the caller needs to decide what to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HubError {
+    /// The server answered with an error status (after any retries).
+    Status {
+        status: u16,
+        url: String,
+        /// `X-Error-Code`: `RepoNotFound`, `GatedRepo`, `RevisionNotFound`, `EntryNotFound`.
+        code: Option<String>,
+        /// `X-Error-Message`, or the `error` field of a JSON body.
+        message: Option<String>,
+    },
+    /// No answer: connection refused, timeout, TLS, a broken body.
+    Transport { url: String, message: String },
+    /// A redirect without a usable `Location`, or too many of them.
+    Redirect { url: String, message: String },
+    /// An answer that makes no sense: bad JSON, a Range ignored, a truncated file.
+    Protocol { url: String, message: String },
+}
+
+/// Why a whole repo cannot be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Denial {
+    /// Gated: the token's user has not been granted access.
+    Gated,
+    /// Missing, or private and the token cannot see it (the Hub does not tell which).
+    NotFound,
+    /// Refused: disabled by its author, an org's token policy, a bad token.
+    Forbidden,
+}
+
+impl HubError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            HubError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            HubError::Status { code, .. } => code.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Whether this error closes the whole repo rather than one file: gated, missing, private,
+    /// refused. A 404 without `RepoNotFound` (a missing file) is not.
+    pub fn denial(&self) -> Option<Denial> {
+        match (self.status()?, self.code()) {
+            (_, Some("GatedRepo")) => Some(Denial::Gated),
+            (_, Some("RepoNotFound")) | (401, _) => Some(Denial::NotFound),
+            (403, _) => Some(Denial::Forbidden),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for HubError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HubError::Status {
+                status,
+                url,
+                code,
+                message,
+            } => {
+                let reason = StatusCode::from_u16(*status)
+                    .ok()
+                    .and_then(|s| s.canonical_reason())
+                    .unwrap_or("");
+                write!(f, "HTTP {status} {reason}")?;
+                if let Some(code) = code {
+                    write!(f, " ({code})")?;
+                }
+                if let Some(message) = message {
+                    write!(f, ": {message}")?;
+                }
+                write!(f, " [GET {url}]")
+            }
+            HubError::Transport { url, message } => write!(f, "{message} [GET {url}]"),
+            HubError::Redirect { url, message } => write!(f, "redirect: {message} [GET {url}]"),
+            HubError::Protocol { url, message } => write!(f, "{message} [GET {url}]"),
+        }
+    }
+}
+
+impl std::error::Error for HubError {}
+
+/// An inclusive byte range, as in `Range: bytes=start-end`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ByteRange {
+    pub start: u64,
+    pub end: u64,
+}
+
+impl ByteRange {
+    /// `start..end`, end exclusive (callers think in slices).
+    pub fn of(start: u64, end: u64) -> ByteRange {
+        ByteRange {
+            start,
+            end: end.max(start + 1) - 1,
+        }
+    }
+
+    pub fn count(&self) -> u64 {
+        self.end - self.start + 1
+    }
+
+    fn header(&self) -> String {
+        format!("bytes={}-{}", self.start, self.end)
+    }
+}
+
+/// A body that was read.
+#[derive(Debug)]
+pub struct Fetched {
+    pub bytes: Vec<u8>,
+    /// Where the bytes came from after redirects (a CDN URL for LFS files): later ranges of the
+    /// same file go there directly.
+    pub url: Url,
+    /// False when the body went past the limit and was cut.
+    pub complete: bool,
+}
+
+/// One page of a paginated API answer.
+pub struct Page<T> {
+    pub value: T,
+    /// The `Link: <…>; rel="next"` URL, resolved against the request URL.
+    pub next: Option<Url>,
+}
+
+/// The client. Shared by every worker thread.
+pub struct HubClient {
+    http: Client,
+    config: ClientConfig,
+    /// Rate-limit bucket → no request to it before this instant.
+    paused_until: Mutex<HashMap<String, Instant>>,
+    requests: AtomicU64,
+    waited_ms: AtomicU64,
+}
+
+impl HubClient {
+    pub fn new(config: ClientConfig) -> Result<HubClient, HubError> {
+        // reqwest is built without a crypto provider (to keep aws-lc's C build out); ring is
+        // ours. A second install (another client) is a no-op.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = Client::builder()
+            .user_agent(concat!("leakhound/", env!("CARGO_PKG_VERSION")))
+            .redirect(redirect::Policy::none())
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(Duration::from_secs(15)))
+            .build()
+            .map_err(|e| HubError::Transport {
+                url: config.endpoint.to_string(),
+                message: format!("cannot build the HTTP client: {e}"),
+            })?;
+        Ok(HubClient {
+            http,
+            config,
+            paused_until: Mutex::new(HashMap::new()),
+            requests: AtomicU64::new(0),
+            waited_ms: AtomicU64::new(0),
+        })
+    }
+
+    pub fn endpoint(&self) -> &Url {
+        &self.config.endpoint
+    }
+
+    /// The endpoint as a string without a trailing slash, for building web URLs.
+    pub fn endpoint_str(&self) -> &str {
+        self.config.endpoint.as_str().trim_end_matches('/')
+    }
+
+    /// Requests sent so far, every retry and redirect hop included.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Time spent waiting for rate limits and backoff.
+    pub fn waited(&self) -> Duration {
+        Duration::from_millis(self.waited_ms.load(Ordering::Relaxed))
+    }
+
+    /// A URL on the endpoint: its path plus these segments, each percent-encoded whole (a
+    /// revision `refs/pr/1` becomes one segment).
+    pub fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.config.endpoint.clone();
+        url.path_segments_mut()
+            .expect("endpoint is an http(s) URL")
+            .pop_if_empty()
+            .extend(segments);
+        url
+    }
+
+    /// GETs JSON and the `Link` next page.
+    pub fn get_json<T: DeserializeOwned>(&self, url: &Url) -> Result<Page<T>, HubError> {
+        let response = self.send(url, None)?;
+        let next = next_link(response.headers(), response.url());
+        let final_url = response.url().clone();
+        let (bytes, complete) = read_limited(response, MAX_JSON_BYTES, &final_url)?;
+        if !complete {
+            return Err(self.protocol(&final_url, "JSON answer larger than 64 MiB"));
+        }
+        let value = serde_json::from_slice(&bytes)
+            .map_err(|e| self.protocol(&final_url, &format!("unexpected JSON: {e}")))?;
+        Ok(Page { value, next })
+    }
+
+    /// GETs a body, or a range of it, reading at most `limit` bytes.
+    pub fn get_bytes(
+        &self,
+        url: &Url,
+        range: Option<ByteRange>,
+        limit: u64,
+    ) -> Result<Fetched, HubError> {
+        let response = self.send(url, range)?;
+        let final_url = response.url().clone();
+        let limit = match range {
+            // 200 to a Range request: the server sent the whole file. From byte 0 the prefix
+            // is still what was asked for; from anywhere else it is not.
+            Some(r) if response.status() == StatusCode::OK && r.start > 0 => {
+                return Err(self.protocol(&final_url, "the server ignored the Range header"));
+            }
+            Some(r) => limit.min(r.count()),
+            None => limit,
+        };
+        let (bytes, complete) = read_limited(response, limit, &final_url)?;
+        Ok(Fetched {
+            bytes,
+            url: final_url,
+            complete,
+        })
+    }
+
+    /// Sends a GET, following redirects and retrying; returns a successful response.
+    fn send(&self, url: &Url, range: Option<ByteRange>) -> Result<Response, HubError> {
+        let mut attempt = 0;
+        loop {
+            self.wait_for_bucket(url);
+            let outcome = self.follow_redirects(url, range);
+            let retry_after = match &outcome {
+                Ok(response) if is_retryable(response.status()) => {
+                    Some(self.retry_delay(response, attempt))
+                }
+                Err(HubError::Transport { .. }) => Some(self.backoff(attempt)),
+                _ => None,
+            };
+            match (outcome, retry_after) {
+                (Ok(response), _) if response.status().is_success() => {
+                    self.note_rate_limit(response.headers(), response.url());
+                    return Ok(response);
+                }
+                (_, Some(delay)) if attempt < self.config.retry.max_retries => {
+                    attempt += 1;
+                    self.sleep(delay);
+                }
+                (Ok(response), _) => return Err(status_error(response, &self.config.endpoint)),
+                (Err(err), _) => return Err(err),
+            }
+        }
+    }
+
+    /// One attempt: GET, and GET each redirect target in turn.
+    fn follow_redirects(
+        &self,
+        start: &Url,
+        range: Option<ByteRange>,
+    ) -> Result<Response, HubError> {
+        let mut url = start.clone();
+        for _ in 0..=MAX_REDIRECTS {
+            let response = self.send_once(&url, range)?;
+            if !response.status().is_redirection() {
+                return Ok(response);
+            }
+            let Some(location) = response.headers().get(LOCATION) else {
+                return Ok(response);
+            };
+            let next = location
+                .to_str()
+                .ok()
+                .and_then(|l| url.join(l).ok())
+                .filter(|u| matches!(u.scheme(), "http" | "https"))
+                .ok_or_else(|| HubError::Redirect {
+                    url: self.shown(&url),
+                    message: "unusable Location header".into(),
+                })?;
+            url = next;
+        }
+        Err(HubError::Redirect {
+            url: self.shown(start),
+            message: format!("more than {MAX_REDIRECTS} redirects"),
+        })
+    }
+
+    fn send_once(&self, url: &Url, range: Option<ByteRange>) -> Result<Response, HubError> {
+        let mut request = self.http.get(url.clone());
+        if let Some(range) = range {
+            request = request.header(RANGE, range.header());
+        }
+        // The token is for the Hub alone: a CDN, a storage bridge, another port on the same
+        // host never see it.
+        if let Some(token) = &self.config.token {
+            if same_origin(url, &self.config.endpoint) {
+                request = request.bearer_auth(token.expose());
+            }
+        }
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        request.send().map_err(|e| HubError::Transport {
+            url: self.shown(url),
+            message: transport_message(&e),
+        })
+    }
+
+    /// The wait before retry `attempt`: what a 429 asks for, else exponential backoff.
+    fn retry_delay(&self, response: &Response, attempt: u32) -> Duration {
+        let asked = exhausted_reset(response.headers()).or_else(|| retry_after(response.headers()));
+        match asked {
+            Some(wait) => {
+                let wait = wait.min(self.config.retry.max_server_wait);
+                if response.status() == StatusCode::TOO_MANY_REQUESTS {
+                    self.pause_bucket(response.url(), wait);
+                }
+                wait
+            }
+            None => self.backoff(attempt),
+        }
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let retry = &self.config.retry;
+        retry
+            .base_delay
+            .saturating_mul(1 << attempt.min(16))
+            .min(retry.max_backoff)
+    }
+
+    /// After a success that says the bucket is exhausted, pause that bucket.
+    fn note_rate_limit(&self, headers: &HeaderMap, url: &Url) {
+        if let Some(wait) = exhausted_reset(headers) {
+            self.pause_bucket(url, wait.min(self.config.retry.max_server_wait));
+        }
+    }
+
+    fn pause_bucket(&self, url: &Url, wait: Duration) {
+        let Some(bucket) = bucket_of(url, &self.config.endpoint) else {
+            return;
+        };
+        let until = Instant::now() + wait;
+        let mut paused = self.paused_until.lock().expect("rate-limit lock");
+        let previous = paused.get(bucket).copied();
+        if previous.is_none_or(|p| until > p) {
+            paused.insert(bucket.to_string(), until);
+        }
+        drop(paused);
+        // Workers that hit the same limit together announce it once.
+        let news = previous.is_none_or(|p| until > p + Duration::from_secs(1));
+        if news && self.config.announce_waits && wait >= Duration::from_secs(1) {
+            eprintln!(
+                "leakhound: Hub rate limit ({bucket}) reached, waiting {}s",
+                wait.as_secs()
+            );
+        }
+    }
+
+    fn wait_for_bucket(&self, url: &Url) {
+        let Some(bucket) = bucket_of(url, &self.config.endpoint) else {
+            return;
+        };
+        let until = self
+            .paused_until
+            .lock()
+            .expect("rate-limit lock")
+            .get(bucket)
+            .copied();
+        if let Some(until) = until {
+            self.sleep(until.saturating_duration_since(Instant::now()));
+        }
+    }
+
+    fn sleep(&self, delay: Duration) {
+        if !delay.is_zero() {
+            self.waited_ms
+                .fetch_add(delay.as_millis() as u64, Ordering::Relaxed);
+            thread::sleep(delay);
+        }
+    }
+
+    fn protocol(&self, url: &Url, message: &str) -> HubError {
+        HubError::Protocol {
+            url: self.shown(url),
+            message: message.to_string(),
+        }
+    }
+
+    fn shown(&self, url: &Url) -> String {
+        shown_url(url, &self.config.endpoint)
+    }
+}
+
+/// A URL fit for a message: a signed CDN URL loses its query (the signature is a credential).
+fn shown_url(url: &Url, endpoint: &Url) -> String {
+    if same_origin(url, endpoint) {
+        return url.to_string();
+    }
+    let mut url = url.clone();
+    url.set_query(None);
+    url.to_string()
+}
+
+pub fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
+fn is_retryable(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+/// The Hub's rate-limit bucket for a URL on the endpoint: `api`, `resolvers` or `pages`.
+fn bucket_of(url: &Url, endpoint: &Url) -> Option<&'static str> {
+    if !same_origin(url, endpoint) {
+        return None;
+    }
+    let base = endpoint.path().trim_end_matches('/');
+    let path = url.path().strip_prefix(base).unwrap_or(url.path());
+    Some(if path.starts_with("/api/") {
+        "api"
+    } else if path.contains("/resolve/") {
+        "resolvers"
+    } else {
+        "pages"
+    })
+}
+
+/// `RateLimit: "api";r=0;t=55`: when a bucket has nothing left, how long until it resets.
+pub fn exhausted_reset(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get("ratelimit")?.to_str().ok()?;
+    value
+        .split(',')
+        .filter_map(|item| {
+            let mut remaining = None;
+            let mut reset = None;
+            for param in item.split(';').skip(1) {
+                match param.trim().split_once('=') {
+                    Some(("r", v)) => remaining = v.trim().parse::<u64>().ok(),
+                    Some(("t", v)) => reset = v.trim().parse::<u64>().ok(),
+                    _ => {}
+                }
+            }
+            (remaining == Some(0)).then_some(reset).flatten()
+        })
+        .max()
+        .map(Duration::from_secs)
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is not used by the Hub).
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// The `rel="next"` target of a `Link` header.
+pub fn next_link(headers: &HeaderMap, base: &Url) -> Option<Url> {
+    headers
+        .get_all(LINK)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(parse_next)
+        .and_then(|target| base.join(&target).ok())
+}
+
+fn parse_next(value: &str) -> Option<String> {
+    let mut rest = value;
+    while let Some(open) = rest.find('<') {
+        let close = open + rest[open..].find('>')?;
+        let target = &rest[open + 1..close];
+        let params_end = rest[close..].find('<').map_or(rest.len(), |i| close + i);
+        let params = &rest[close + 1..params_end];
+        let is_next = params.split(';').any(|p| {
+            p.trim_matches(|c: char| c.is_whitespace() || c == ',')
+                .strip_prefix("rel=")
+                .is_some_and(|rel| {
+                    rel.trim_matches('"')
+                        .split_whitespace()
+                        .any(|r| r == "next")
+                })
+        });
+        if is_next {
+            return Some(target.to_string());
+        }
+        rest = &rest[params_end..];
+    }
+    None
+}
+
+fn status_error(response: Response, endpoint: &Url) -> HubError {
+    let status = response.status().as_u16();
+    let url = shown_url(response.url(), endpoint);
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let code = header("x-error-code");
+    let mut message = header("x-error-message");
+    if message.is_none() {
+        let mut body = Vec::new();
+        let _ = response.take(4096).read_to_end(&mut body);
+        message = body_error(&body);
+    }
+    HubError::Status {
+        status,
+        url,
+        code,
+        message,
+    }
+}
+
+/// `{"error": "…"}` (or a list of them), as the Hub sends with errors.
+fn body_error(body: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    match &value["error"] {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Array(items) => Some(
+            items
+                .iter()
+                .filter_map(|i| i.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        _ => None,
+    }
+}
+
+fn read_limited(response: Response, limit: u64, url: &Url) -> Result<(Vec<u8>, bool), HubError> {
+    let mut bytes = Vec::new();
+    response
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| HubError::Transport {
+            url: url.to_string(),
+            message: format!("reading the body: {e}"),
+        })?;
+    let complete = bytes.len() as u64 <= limit;
+    bytes.truncate(limit as usize);
+    Ok((bytes, complete))
+}
+
+fn transport_message(err: &reqwest::Error) -> String {
+    let kind = if err.is_timeout() {
+        "timed out"
+    } else if err.is_connect() {
+        "cannot connect"
+    } else {
+        "request failed"
+    };
+    // The source chain names the cause (refused, DNS, TLS); reqwest's own text repeats the URL.
+    let mut cause = String::new();
+    let mut source = std::error::Error::source(err);
+    while let Some(inner) = source {
+        cause = inner.to_string();
+        source = inner.source();
+    }
+    if cause.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind}: {cause}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(*name, HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn token_is_never_shown() {
+        let token = Token::new(" hf_abc\n").unwrap();
+        assert_eq!(token.expose(), "hf_abc");
+        assert_eq!(format!("{token:?}"), "Token(****)");
+        assert!(Token::new("  ").is_none());
+        assert!(Token::new("hf_a b").is_none());
+    }
+
+    #[test]
+    fn link_next() {
+        let base = Url::parse("http://h/api/models?author=a").unwrap();
+        let h = headers(&[(
+            "link",
+            r#"<http://h/api/models?author=a&cursor=x,y>; rel="next", <http://h/p>; rel="prev""#,
+        )]);
+        assert_eq!(
+            next_link(&h, &base).unwrap().as_str(),
+            "http://h/api/models?author=a&cursor=x,y"
+        );
+        let h = headers(&[("link", r#"</api/x?cursor=2>; rel=next"#)]);
+        assert_eq!(
+            next_link(&h, &base).unwrap().as_str(),
+            "http://h/api/x?cursor=2"
+        );
+        let h = headers(&[("link", r#"<http://h/p>; rel="prev""#)]);
+        assert!(next_link(&h, &base).is_none());
+    }
+
+    #[test]
+    fn rate_limit_header() {
+        let h = headers(&[("ratelimit", r#""api";r=0;t=12"#)]);
+        assert_eq!(exhausted_reset(&h), Some(Duration::from_secs(12)));
+        let h = headers(&[("ratelimit", r#""api";r=5;t=12"#)]);
+        assert_eq!(exhausted_reset(&h), None);
+        let h = headers(&[("retry-after", "3")]);
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
+    }
+
+    #[test]
+    fn buckets_and_origins() {
+        let endpoint = Url::parse("http://127.0.0.1:9000").unwrap();
+        let at = |s: &str| Url::parse(s).unwrap();
+        assert_eq!(
+            bucket_of(&at("http://127.0.0.1:9000/api/models"), &endpoint),
+            Some("api")
+        );
+        assert_eq!(
+            bucket_of(&at("http://127.0.0.1:9000/a/b/resolve/main/x"), &endpoint),
+            Some("resolvers")
+        );
+        assert_eq!(
+            bucket_of(&at("http://127.0.0.1:9001/api/models"), &endpoint),
+            None
+        );
+        assert!(!same_origin(&at("https://127.0.0.1:9000/"), &endpoint));
+        assert!(same_origin(&at("http://127.0.0.1:9000/x"), &endpoint));
+        assert_eq!(
+            shown_url(&at("http://cdn:1/blob?X-Amz-Signature=s"), &endpoint),
+            "http://cdn:1/blob"
+        );
+    }
+
+    #[test]
+    fn denials() {
+        let err = |status, code: Option<&str>| HubError::Status {
+            status,
+            url: String::new(),
+            code: code.map(str::to_string),
+            message: None,
+        };
+        assert_eq!(err(403, Some("GatedRepo")).denial(), Some(Denial::Gated));
+        assert_eq!(
+            err(404, Some("RepoNotFound")).denial(),
+            Some(Denial::NotFound)
+        );
+        assert_eq!(err(401, None).denial(), Some(Denial::NotFound));
+        assert_eq!(err(404, Some("EntryNotFound")).denial(), None);
+        assert_eq!(err(500, None).denial(), None);
+    }
+
+    #[test]
+    fn byte_ranges() {
+        let r = ByteRange::of(10, 20);
+        assert_eq!((r.start, r.end, r.count()), (10, 19, 10));
+        assert_eq!(r.header(), "bytes=10-19");
+    }
+}
