@@ -215,7 +215,7 @@ impl ByteRange {
 
 /// A body that was read.
 #[derive(Debug)]
-pub struct Fetched {
+pub struct Body {
     pub bytes: Vec<u8>,
     /// Where the bytes came from after redirects (a CDN URL for LFS files): later ranges of the
     /// same file go there directly.
@@ -315,7 +315,7 @@ impl HubClient {
         url: &Url,
         range: Option<ByteRange>,
         limit: u64,
-    ) -> Result<Fetched, HubError> {
+    ) -> Result<Body, HubError> {
         let response = self.send(url, range)?;
         let final_url = response.url().clone();
         let limit = match range {
@@ -328,7 +328,7 @@ impl HubClient {
             None => limit,
         };
         let (bytes, complete) = read_limited(response, limit, &final_url)?;
-        Ok(Fetched {
+        Ok(Body {
             bytes,
             url: final_url,
             complete,
@@ -345,7 +345,8 @@ impl HubClient {
                 Ok(response) if is_retryable(response.status()) => {
                     Some(self.retry_delay(response, attempt))
                 }
-                Err(HubError::Transport { .. }) => Some(self.backoff(attempt)),
+                // A dead endpoint should not cost every repo half a minute: two retries.
+                Err(HubError::Transport { .. }) if attempt < 2 => Some(self.backoff(attempt)),
                 _ => None,
             };
             match (outcome, retry_after) {
