@@ -80,12 +80,12 @@ pub struct HfArgs {
     /// Skip files larger than SIZE (weight files are read in part whatever their size).
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "25M", help_heading = "Hub")]
     max_file_size: u64,
-    /// Concurrent requests (default 8).
+    /// Concurrent workers, each with at most one request in flight.
     #[arg(
         short = 'j',
         long,
         value_name = "N",
-        default_value_t = 0,
+        default_value_t = hub::DEFAULT_THREADS,
         help_heading = "Hub"
     )]
     threads: usize,

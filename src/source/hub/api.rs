@@ -6,11 +6,12 @@
 
 use serde::Deserialize;
 
+use reqwest::Url;
+
 use super::{
-    client::{HubClient, HubError},
+    client::{HubClient, HubError, Page},
     provenance::{RepoRef, RepoType},
 };
-use reqwest::Url;
 
 /// Listing page size: the Hub serves up to 1000; 100 keeps the first repos flowing quickly.
 pub const LISTING_PAGE_SIZE: u32 = 100;
@@ -257,8 +258,6 @@ impl Iterator for DiscussionPages<'_> {
         }
     }
 }
-
-use super::client::Page;
 
 /// Fetches one discussion with its events.
 pub fn discussion(

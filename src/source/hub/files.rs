@@ -267,9 +267,12 @@ fn torch_pickle(file: &mut dyn RangeRead, size: u64, limit: u64) -> Result<Fetch
         start: tail_start,
         bytes: file.read(tail_start, size)?,
     };
+    let prefix_limit = limit.min(PICKLE_PREFIX);
     match zip::locate_directory(&tail.bytes) {
         Some(at) => zip_pickle(file, &tail, at, size, limit),
-        None => pickle_prefix(file, size, limit.min(PICKLE_PREFIX)),
+        // A small legacy file is already in hand.
+        None if tail.start == 0 => Ok(pickle(tail.bytes, prefix_limit)),
+        None => pickle_prefix(file, size, prefix_limit),
     }
 }
 
@@ -342,11 +345,15 @@ fn zip_pickle(
 
 /// The start of a pickle stream (which begins with the PROTO opcode, 0x80).
 fn pickle_prefix(file: &mut dyn RangeRead, size: u64, limit: u64) -> Result<Fetched, FileError> {
-    let data = file.read(0, size.min(limit))?;
+    Ok(pickle(file.read(0, size.min(limit))?, limit))
+}
+
+fn pickle(mut data: Vec<u8>, limit: u64) -> Fetched {
     if data.first() != Some(&0x80) {
-        return Ok(Fetched::Skipped(SkipReason::Binary));
+        return Fetched::Skipped(SkipReason::Binary);
     }
-    Ok(blob(data, "pickle-prefix"))
+    data.truncate(limit as usize);
+    blob(data, "pickle-prefix")
 }
 
 #[cfg(test)]
@@ -509,8 +516,19 @@ mod tests {
         let mut legacy = b"\x80\x02\x8a\x0alegacy".to_vec();
         legacy.extend(vec![0u8; 100]);
         let size = legacy.len() as u64;
-        let got = extract(WeightKind::Torch, &mut local(legacy.clone()), size, 1 << 20).unwrap();
-        assert_eq!(got, blob(legacy, "pickle-prefix"));
+        let mut file = local(legacy.clone());
+        let got = extract(WeightKind::Torch, &mut file, size, 1 << 20).unwrap();
+        assert_eq!(got, blob(legacy.clone(), "pickle-prefix"));
+        assert_eq!(file.reads, [(0, size)], "a small file is read once");
+        // A large one: the tail, then the start.
+        legacy.extend(vec![0u8; 200_000]);
+        let size = legacy.len() as u64;
+        let mut file = local(legacy);
+        match extract(WeightKind::Torch, &mut file, size, 1000).unwrap() {
+            Fetched::Blob { data, .. } => assert_eq!(data.len(), 1000),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(file.reads, [(size - zip::TAIL_LEN, size), (0, 1000)]);
         let other = vec![0x42u8; 100];
         let got = extract(WeightKind::Torch, &mut local(other), 100, 1 << 20).unwrap();
         assert_eq!(got, Fetched::Skipped(SkipReason::Binary));
