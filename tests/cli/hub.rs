@@ -563,6 +563,7 @@ fn rate_limits_and_server_errors_are_retried() {
     let faults = Faults {
         throttle: vec!["/api/models".into()],
         unavailable: vec![format!("/api/models/acme/model-a/tree/{}", "01".repeat(20))],
+        ..Faults::default()
     };
     let hub = FakeHub::start(account_repos(), 2, faults);
     let fx = Fixture::new();
@@ -760,4 +761,28 @@ fn an_unreachable_endpoint_fails_each_repo_cleanly() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn an_exhausted_bucket_pauses_requests_before_any_429() {
+    let faults = Faults {
+        exhaust: vec!["/api/models/acme/model-b/revision/main".into()],
+        ..Faults::default()
+    };
+    let hub = FakeHub::start(account_repos(), 2, faults);
+    let fx = Fixture::new();
+    let started = Instant::now();
+    let run = run_hf(&fx, &hub, &["acme/model-b"], &with_token());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        started.elapsed().as_millis() >= 1000,
+        "the next api request waited"
+    );
+    assert!(
+        run.stderr.contains("rate limit (api) reached, waiting 1s"),
+        "{}",
+        run.stderr
+    );
+    // Nothing was refused, nothing retried: revision, tree, file, discussions.
+    assert_eq!(hub.hub.requests().len(), 4);
 }

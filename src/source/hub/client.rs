@@ -27,10 +27,16 @@ use std::{
 
 use reqwest::{
     blocking::{Client, Response},
-    header::{HeaderMap, LINK, LOCATION, RANGE, RETRY_AFTER},
+    header::{HeaderMap, LOCATION, RANGE},
     redirect, StatusCode, Url,
 };
 use serde::de::DeserializeOwned;
+
+pub use super::error::{Denial, HubError};
+use super::{
+    error::{status_error, transport_message},
+    headers::{bucket_of, exhausted_reset, next_link, retry_after, same_origin, shown_url},
+};
 
 /// Hops followed before a redirect chain is called a loop.
 const MAX_REDIRECTS: usize = 5;
@@ -98,95 +104,6 @@ pub struct ClientConfig {
     /// Say on stderr when a rate limit makes the sweep wait.
     pub announce_waits: bool,
 }
-
-/// A request that failed, with what the caller needs to decide what to do.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum HubError {
-    /// The server answered with an error status (after any retries).
-    Status {
-        status: u16,
-        url: String,
-        /// `X-Error-Code`: `RepoNotFound`, `GatedRepo`, `RevisionNotFound`, `EntryNotFound`.
-        code: Option<String>,
-        /// `X-Error-Message`, or the `error` field of a JSON body.
-        message: Option<String>,
-    },
-    /// No answer: connection refused, timeout, TLS, a broken body.
-    Transport { url: String, message: String },
-    /// A redirect without a usable `Location`, or too many of them.
-    Redirect { url: String, message: String },
-    /// An answer that makes no sense: bad JSON, a Range ignored, a truncated file.
-    Protocol { url: String, message: String },
-}
-
-/// Why a whole repo cannot be read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Denial {
-    /// Gated: the token's user has not been granted access.
-    Gated,
-    /// Missing, or private and the token cannot see it (the Hub does not tell which).
-    NotFound,
-    /// Refused: disabled by its author, an org's token policy, a bad token.
-    Forbidden,
-}
-
-impl HubError {
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            HubError::Status { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
-
-    pub fn code(&self) -> Option<&str> {
-        match self {
-            HubError::Status { code, .. } => code.as_deref(),
-            _ => None,
-        }
-    }
-
-    /// Whether this error closes the whole repo rather than one file: gated, missing, private,
-    /// refused. A 404 without `RepoNotFound` (a missing file) is not.
-    pub fn denial(&self) -> Option<Denial> {
-        match (self.status()?, self.code()) {
-            (_, Some("GatedRepo")) => Some(Denial::Gated),
-            (_, Some("RepoNotFound")) | (401, _) => Some(Denial::NotFound),
-            (403, _) => Some(Denial::Forbidden),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for HubError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            HubError::Status {
-                status,
-                url,
-                code,
-                message,
-            } => {
-                let reason = StatusCode::from_u16(*status)
-                    .ok()
-                    .and_then(|s| s.canonical_reason())
-                    .unwrap_or("");
-                write!(f, "HTTP {status} {reason}")?;
-                if let Some(code) = code {
-                    write!(f, " ({code})")?;
-                }
-                if let Some(message) = message {
-                    write!(f, ": {message}")?;
-                }
-                write!(f, " [GET {url}]")
-            }
-            HubError::Transport { url, message } => write!(f, "{message} [GET {url}]"),
-            HubError::Redirect { url, message } => write!(f, "redirect: {message} [GET {url}]"),
-            HubError::Protocol { url, message } => write!(f, "{message} [GET {url}]"),
-        }
-    }
-}
-
-impl std::error::Error for HubError {}
 
 /// An inclusive byte range, as in `Range: bytes=start-end`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -501,142 +418,8 @@ impl HubClient {
     }
 }
 
-/// A URL fit for a message: a signed CDN URL loses its query (the signature is a credential).
-fn shown_url(url: &Url, endpoint: &Url) -> String {
-    if same_origin(url, endpoint) {
-        return url.to_string();
-    }
-    let mut url = url.clone();
-    url.set_query(None);
-    url.to_string()
-}
-
-pub fn same_origin(a: &Url, b: &Url) -> bool {
-    a.scheme() == b.scheme()
-        && a.host_str() == b.host_str()
-        && a.port_or_known_default() == b.port_or_known_default()
-}
-
 fn is_retryable(status: StatusCode) -> bool {
     matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
-}
-
-/// The Hub's rate-limit bucket for a URL on the endpoint: `api`, `resolvers` or `pages`.
-fn bucket_of(url: &Url, endpoint: &Url) -> Option<&'static str> {
-    if !same_origin(url, endpoint) {
-        return None;
-    }
-    let base = endpoint.path().trim_end_matches('/');
-    let path = url.path().strip_prefix(base).unwrap_or(url.path());
-    Some(if path.starts_with("/api/") {
-        "api"
-    } else if path.contains("/resolve/") {
-        "resolvers"
-    } else {
-        "pages"
-    })
-}
-
-/// `RateLimit: "api";r=0;t=55`: when a bucket has nothing left, how long until it resets.
-pub fn exhausted_reset(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get("ratelimit")?.to_str().ok()?;
-    value
-        .split(',')
-        .filter_map(|item| {
-            let mut remaining = None;
-            let mut reset = None;
-            for param in item.split(';').skip(1) {
-                match param.trim().split_once('=') {
-                    Some(("r", v)) => remaining = v.trim().parse::<u64>().ok(),
-                    Some(("t", v)) => reset = v.trim().parse::<u64>().ok(),
-                    _ => {}
-                }
-            }
-            (remaining == Some(0)).then_some(reset).flatten()
-        })
-        .max()
-        .map(Duration::from_secs)
-}
-
-/// `Retry-After` in seconds (the HTTP-date form is not used by the Hub).
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
-}
-
-/// The `rel="next"` target of a `Link` header.
-pub fn next_link(headers: &HeaderMap, base: &Url) -> Option<Url> {
-    headers
-        .get_all(LINK)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(parse_next)
-        .and_then(|target| base.join(&target).ok())
-}
-
-fn parse_next(value: &str) -> Option<String> {
-    let mut rest = value;
-    while let Some(open) = rest.find('<') {
-        let close = open + rest[open..].find('>')?;
-        let target = &rest[open + 1..close];
-        let params_end = rest[close..].find('<').map_or(rest.len(), |i| close + i);
-        let params = &rest[close + 1..params_end];
-        let is_next = params.split(';').any(|p| {
-            p.trim_matches(|c: char| c.is_whitespace() || c == ',')
-                .strip_prefix("rel=")
-                .is_some_and(|rel| {
-                    rel.trim_matches('"')
-                        .split_whitespace()
-                        .any(|r| r == "next")
-                })
-        });
-        if is_next {
-            return Some(target.to_string());
-        }
-        rest = &rest[params_end..];
-    }
-    None
-}
-
-fn status_error(response: Response, endpoint: &Url) -> HubError {
-    let status = response.status().as_u16();
-    let url = shown_url(response.url(), endpoint);
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    let code = header("x-error-code");
-    let mut message = header("x-error-message");
-    if message.is_none() {
-        let mut body = Vec::new();
-        let _ = response.take(4096).read_to_end(&mut body);
-        message = body_error(&body);
-    }
-    HubError::Status {
-        status,
-        url,
-        code,
-        message,
-    }
-}
-
-/// `{"error": "…"}` (or a list of them), as the Hub sends with errors.
-fn body_error(body: &[u8]) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
-    match &value["error"] {
-        serde_json::Value::String(s) => Some(s.clone()),
-        serde_json::Value::Array(items) => Some(
-            items
-                .iter()
-                .filter_map(|i| i.as_str())
-                .collect::<Vec<_>>()
-                .join("; "),
-        ),
-        _ => None,
-    }
 }
 
 fn read_limited(response: Response, limit: u64, url: &Url) -> Result<(Vec<u8>, bool), HubError> {
@@ -653,40 +436,9 @@ fn read_limited(response: Response, limit: u64, url: &Url) -> Result<(Vec<u8>, b
     Ok((bytes, complete))
 }
 
-fn transport_message(err: &reqwest::Error) -> String {
-    let kind = if err.is_timeout() {
-        "timed out"
-    } else if err.is_connect() {
-        "cannot connect"
-    } else {
-        "request failed"
-    };
-    // The source chain names the cause (refused, DNS, TLS); reqwest's own text repeats the URL.
-    let mut cause = String::new();
-    let mut source = std::error::Error::source(err);
-    while let Some(inner) = source {
-        cause = inner.to_string();
-        source = inner.source();
-    }
-    if cause.is_empty() {
-        kind.to_string()
-    } else {
-        format!("{kind}: {cause}")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
-
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.append(*name, HeaderValue::from_str(value).unwrap());
-        }
-        map
-    }
 
     #[test]
     fn token_is_never_shown() {
@@ -695,78 +447,6 @@ mod tests {
         assert_eq!(format!("{token:?}"), "Token(****)");
         assert!(Token::new("  ").is_none());
         assert!(Token::new("hf_a b").is_none());
-    }
-
-    #[test]
-    fn link_next() {
-        let base = Url::parse("http://h/api/models?author=a").unwrap();
-        let h = headers(&[(
-            "link",
-            r#"<http://h/api/models?author=a&cursor=x,y>; rel="next", <http://h/p>; rel="prev""#,
-        )]);
-        assert_eq!(
-            next_link(&h, &base).unwrap().as_str(),
-            "http://h/api/models?author=a&cursor=x,y"
-        );
-        let h = headers(&[("link", r#"</api/x?cursor=2>; rel=next"#)]);
-        assert_eq!(
-            next_link(&h, &base).unwrap().as_str(),
-            "http://h/api/x?cursor=2"
-        );
-        let h = headers(&[("link", r#"<http://h/p>; rel="prev""#)]);
-        assert!(next_link(&h, &base).is_none());
-    }
-
-    #[test]
-    fn rate_limit_header() {
-        let h = headers(&[("ratelimit", r#""api";r=0;t=12"#)]);
-        assert_eq!(exhausted_reset(&h), Some(Duration::from_secs(12)));
-        let h = headers(&[("ratelimit", r#""api";r=5;t=12"#)]);
-        assert_eq!(exhausted_reset(&h), None);
-        let h = headers(&[("retry-after", "3")]);
-        assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
-    }
-
-    #[test]
-    fn buckets_and_origins() {
-        let endpoint = Url::parse("http://127.0.0.1:9000").unwrap();
-        let at = |s: &str| Url::parse(s).unwrap();
-        assert_eq!(
-            bucket_of(&at("http://127.0.0.1:9000/api/models"), &endpoint),
-            Some("api")
-        );
-        assert_eq!(
-            bucket_of(&at("http://127.0.0.1:9000/a/b/resolve/main/x"), &endpoint),
-            Some("resolvers")
-        );
-        assert_eq!(
-            bucket_of(&at("http://127.0.0.1:9001/api/models"), &endpoint),
-            None
-        );
-        assert!(!same_origin(&at("https://127.0.0.1:9000/"), &endpoint));
-        assert!(same_origin(&at("http://127.0.0.1:9000/x"), &endpoint));
-        assert_eq!(
-            shown_url(&at("http://cdn:1/blob?X-Amz-Signature=s"), &endpoint),
-            "http://cdn:1/blob"
-        );
-    }
-
-    #[test]
-    fn denials() {
-        let err = |status, code: Option<&str>| HubError::Status {
-            status,
-            url: String::new(),
-            code: code.map(str::to_string),
-            message: None,
-        };
-        assert_eq!(err(403, Some("GatedRepo")).denial(), Some(Denial::Gated));
-        assert_eq!(
-            err(404, Some("RepoNotFound")).denial(),
-            Some(Denial::NotFound)
-        );
-        assert_eq!(err(401, None).denial(), Some(Denial::NotFound));
-        assert_eq!(err(404, Some("EntryNotFound")).denial(), None);
-        assert_eq!(err(500, None).denial(), None);
     }
 
     #[test]

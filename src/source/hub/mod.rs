@@ -21,7 +21,9 @@
 pub mod api;
 pub mod client;
 pub mod discussions;
+pub mod error;
 pub mod files;
+pub mod headers;
 pub mod history;
 pub mod provenance;
 pub mod target;

@@ -102,6 +102,8 @@ pub struct Faults {
     pub throttle: Vec<String>,
     /// 503 without `Retry-After`.
     pub unavailable: Vec<String>,
+    /// A normal answer that says the api bucket is exhausted: `RateLimit: "api";r=0;t=1`.
+    pub exhaust: Vec<String>,
 }
 
 struct Data {
@@ -164,6 +166,14 @@ fn hub_route(data: &Data, request: &Request) -> Response {
     if let Some(fault) = fault(data, request) {
         return fault;
     }
+    let response = answer(data, request);
+    if data.faults.exhaust.iter().any(|p| p == request.path()) {
+        return response.header("RateLimit", r#""api";r=0;t=1"#);
+    }
+    response
+}
+
+fn answer(data: &Data, request: &Request) -> Response {
     let segments = request.segments();
     let s: Vec<&str> = segments.iter().map(String::as_str).collect();
     match s.as_slice() {
