@@ -46,7 +46,9 @@ fn file_body(commit: usize, file: usize, size: usize) -> String {
     let mut body = String::with_capacity(size + 64);
     let mut n = (commit * 7919 + file * 104_729) as u64;
     while body.len() < size {
-        n = n.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        n = n
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         body.push_str(&format!(
             "    let value_{} = config.get(\"key_{}\").unwrap_or({});\n",
             n % 997,
@@ -55,7 +57,10 @@ fn file_body(commit: usize, file: usize, size: usize) -> String {
         ));
     }
     if commit % 500 == 7 && file == 0 {
-        body.push_str(&format!("HF_TOKEN = \"hf_{}\"\n", "QmZ8rT2zLp4Xv9NbK3mYdWc7Hs6Fj1AgRe"));
+        body.push_str(&format!(
+            "HF_TOKEN = \"hf_{}\"\n",
+            "QmZ8rT2zLp4Xv9NbK3mYdWc7Hs6Fj1AgRe"
+        ));
     }
     body
 }
@@ -73,13 +78,22 @@ fn build_history(dir: &Path, commits: usize) -> u64 {
     let mut blob_bytes = 0u64;
     for commit in 0..commits {
         writeln!(stdin, "commit refs/heads/main").unwrap();
-        writeln!(stdin, "committer Bench <bench@example.com> {} +0000", 1_600_000_000 + commit * 60).unwrap();
+        writeln!(
+            stdin,
+            "committer Bench <bench@example.com> {} +0000",
+            1_600_000_000 + commit * 60
+        )
+        .unwrap();
         let message = format!("change {commit}");
         writeln!(stdin, "data {}\n{message}", message.len()).unwrap();
         for file in 0..3 {
             let body = file_body(commit, file, 8 * 1024);
             blob_bytes += body.len() as u64;
-            let path = format!("src/module_{}/file_{}.rs", (commit + file) % 8, (commit * 3 + file) % 40);
+            let path = format!(
+                "src/module_{}/file_{}.rs",
+                (commit + file) % 8,
+                (commit * 3 + file) % 40
+            );
             writeln!(stdin, "M 100644 inline {path}\ndata {}", body.len()).unwrap();
             stdin.write_all(body.as_bytes()).unwrap();
             writeln!(stdin).unwrap();

@@ -31,7 +31,7 @@ use crate::{
     source::{
         fs::{self, ReadOutcome, WalkEntry, WalkOptions},
         git::{self, BlobRead, BlobReader, HistorySelection},
-        Blob, Provenance, SkipReason,
+        Blob, BlobSink, Provenance, SkipReason,
     },
 };
 
@@ -531,4 +531,55 @@ pub fn scan_staged(
 /// The 1-based line of byte `offset`.
 fn line_of(data: &[u8], offset: usize) -> usize {
     memchr::memchr_iter(b'\n', &data[..offset]).count() + 1
+}
+
+/// Scans what a pushing source (the Hub) hands over from its own threads: the same state and
+/// folding as [`scan_inputs`]. Returns the output and whatever the source returns.
+pub fn scan_pushed<T>(
+    scanner: &Scanner,
+    show_progress: bool,
+    source: impl FnOnce(&dyn BlobSink) -> T,
+) -> (ScanOutput, T) {
+    let started = Instant::now();
+    let state = ScanState::default();
+    let progress = Progress::new(show_progress);
+    let result = source(&StateSink {
+        scanner,
+        state: &state,
+        progress: &progress,
+    });
+    progress.finish();
+    (state.finish(started), result)
+}
+
+/// The scan state seen as a [`BlobSink`].
+struct StateSink<'a> {
+    scanner: &'a Scanner,
+    state: &'a ScanState,
+    progress: &'a Progress,
+}
+
+impl BlobSink for StateSink<'_> {
+    fn blob(&self, blob: Blob) {
+        self.state.scan_blob(self.scanner, &blob, self.progress);
+    }
+
+    fn skip(&self, reason: SkipReason) {
+        self.state.skip(reason);
+    }
+
+    fn error(&self, path: &str, message: &str) {
+        self.state
+            .errors
+            .lock()
+            .expect("errors lock")
+            .push(ScanError {
+                path: path.to_string(),
+                message: message.to_string(),
+            });
+    }
+
+    fn note(&self, line: &str) {
+        self.progress.println(line);
+    }
 }

@@ -59,6 +59,14 @@ impl Progress {
         }
     }
 
+    /// Prints a line on stderr, above the bar when it is shown.
+    pub fn println(&self, line: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => eprintln!("{line}"),
+        }
+    }
+
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();

@@ -1,6 +1,8 @@
 //! Command-line parsing and dispatch: one module per subcommand.
 
+mod hf;
 mod hook;
+mod output;
 mod rules_cmd;
 mod scan;
 
@@ -36,6 +38,9 @@ enum Command {
     /// Scan files, directories or standard input (`-`) for secrets.
     #[command(after_help = EXIT_CODES_HELP)]
     Scan(scan::ScanArgs),
+    /// Scan Hugging Face Hub repos, accounts and their discussions for secrets.
+    #[command(after_help = hf::HF_HELP)]
+    Hf(hf::HfArgs),
     /// List or check detection rules.
     Rules(rules_cmd::RulesArgs),
     /// Write a git pre-commit hook that runs `leakhound scan --staged`.
@@ -94,6 +99,7 @@ pub fn run() -> Result<u8> {
     let cli = Cli::parse();
     match cli.command {
         Command::Scan(args) => scan::run(args),
+        Command::Hf(args) => hf::run(args),
         Command::Rules(args) => rules_cmd::run(args),
         Command::InstallHook(args) => hook::run(args),
     }

@@ -112,7 +112,7 @@ pub struct ScanArgs {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum ConfidenceArg {
+pub(super) enum ConfidenceArg {
     Low,
     Medium,
     High,

@@ -2,7 +2,10 @@
 
 use std::io::{self, Write};
 
-use super::{json::render_snippet, mask_secret, ReportOptions};
+use super::{
+    json::{render_snippet, JsonHub},
+    mask_secret, ReportOptions,
+};
 use crate::{
     finding::{Finding, Location},
     pipeline::ScanOutput,
@@ -93,6 +96,9 @@ fn write_finding(
         "  line:    {}",
         render_snippet(&finding.locations[0], options).trim()
     )?;
+    if let Some(hub) = JsonHub::of(&finding.locations[0]) {
+        writeln!(out, "  link:    {}", hub.url())?;
+    }
     writeln!(out)
 }
 

@@ -9,7 +9,7 @@ use super::{mask_secret, ReportOptions};
 use crate::{
     finding::{Finding, Location},
     pipeline::{ScanError, ScanOutput},
-    source::{CommitInfo, Provenance},
+    source::{hub::HubLocation, CommitInfo, Provenance},
 };
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -59,6 +59,9 @@ struct JsonLocation<'a> {
     /// Present for blobs from git history.
     #[serde(skip_serializing_if = "Option::is_none")]
     git: Option<JsonGit<'a>>,
+    /// Hub findings only: repo, commit, path or discussion, and the web URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hub: Option<JsonHub<'a>>,
 }
 
 /// Where in a repository's history a secret sits.
@@ -94,6 +97,28 @@ impl<'a> JsonCommit<'a> {
             committer_date: &commit.committer_date,
             summary: &commit.summary,
         }
+    }
+}
+
+/// The Hub fields of a location: [`HubLocation`] plus the URL of the line or discussion.
+#[derive(Serialize)]
+pub struct JsonHub<'a> {
+    #[serde(flatten)]
+    location: &'a HubLocation,
+    url: String,
+}
+
+impl<'a> JsonHub<'a> {
+    pub fn of(location: &'a Location) -> Option<JsonHub<'a>> {
+        let hub = location.provenance.hub()?;
+        Some(JsonHub {
+            location: hub,
+            url: hub.url(Some(location.line)),
+        })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
     }
 }
 
@@ -159,6 +184,7 @@ impl<'a> JsonLocation<'a> {
                 }),
                 _ => None,
             },
+            hub: JsonHub::of(location),
         }
     }
 }

@@ -5,7 +5,10 @@ use std::io::{self, Write};
 
 use serde_json::{json, Value};
 
-use super::{json::render_snippet, mask_secret, ReportOptions};
+use super::{
+    json::{render_snippet, JsonHub},
+    mask_secret, ReportOptions,
+};
 use crate::{
     finding::{Finding, Location},
     pipeline::ScanOutput,
@@ -119,7 +122,7 @@ fn result(
     } else {
         mask_secret(&finding.secret)
     };
-    json!({
+    let mut result = json!({
         "ruleId": finding.rule_id,
         "ruleIndex": rule_index,
         "level": level(finding.confidence),
@@ -139,7 +142,11 @@ fn result(
         }],
         "partialFingerprints": { "leakhound/v1": location.fingerprint },
         "properties": properties(finding, location),
-    })
+    });
+    if let Some(hub) = JsonHub::of(location) {
+        result["locations"][0]["properties"] = json!({ "hub": hub });
+    }
+    result
 }
 
 fn properties(finding: &Finding, location: &Location) -> Value {
@@ -176,6 +183,8 @@ fn artifact_uri(provenance: &Provenance) -> String {
         // A path inside the repository, relative to its root.
         Provenance::Git(git) => git.path.as_str(),
         Provenance::Stdin => return "stdin".to_string(),
+        // The file at its commit, or the discussion: an absolute https URI.
+        Provenance::Hub(location) => return location.url(None),
     };
     let encoded = percent_encode_path(path);
     if path.starts_with('/') {

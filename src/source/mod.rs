@@ -6,6 +6,7 @@
 
 pub mod fs;
 pub mod git;
+pub mod hub;
 
 use std::fmt;
 
@@ -18,6 +19,8 @@ pub enum Provenance {
     Stdin,
     /// A blob in a git repository's history, at the path and commit where it first appeared.
     Git(Box<GitLocation>),
+    /// A file or discussion on the Hugging Face Hub (boxed: it is the largest variant).
+    Hub(Box<hub::HubLocation>),
 }
 
 /// Where a git blob was found. The commit details and branch presence are filled in after the
@@ -50,12 +53,21 @@ pub struct CommitInfo {
 }
 
 impl Provenance {
-    /// The path shown in reports: the file path, or `<stdin>`.
+    /// The path shown in reports: the file path, `<stdin>`, or `hf://owner/name/path`.
     pub fn path(&self) -> &str {
         match self {
             Provenance::File { path } => path,
             Provenance::Stdin => "<stdin>",
             Provenance::Git(git) => &git.path,
+            Provenance::Hub(location) => location.display(),
+        }
+    }
+
+    /// The Hub location, for reports that show its extra fields.
+    pub fn hub(&self) -> Option<&hub::HubLocation> {
+        match self {
+            Provenance::Hub(location) => Some(location),
+            _ => None,
         }
     }
 
@@ -65,6 +77,7 @@ impl Provenance {
             Provenance::File { .. } => "file",
             Provenance::Stdin => "stdin",
             Provenance::Git(_) => "git",
+            Provenance::Hub(_) => "hub",
         }
     }
 }
@@ -80,6 +93,19 @@ impl fmt::Display for Provenance {
 pub struct Blob {
     pub data: Vec<u8>,
     pub provenance: Provenance,
+}
+
+/// Where a source that fetches its own blobs (the Hub) pushes them, from any number of
+/// threads. The scan pipeline implements it (`pipeline::scan_pushed`).
+pub trait BlobSink: Sync {
+    /// Scans a blob.
+    fn blob(&self, blob: Blob);
+    /// Counts an input that was not scanned.
+    fn skip(&self, reason: SkipReason);
+    /// Records an input that could not be scanned; `path` as the user should see it.
+    fn error(&self, path: &str, message: &str);
+    /// A progress line for stderr.
+    fn note(&self, line: &str);
 }
 
 /// Why an input was not scanned. Skips are counted in the summary, never silent.

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `leakhound` binary: real files, real processes, every format.
 
 mod git;
+mod hub;
 mod reports;
 mod rules;
 mod scan;
