@@ -65,7 +65,8 @@ pub struct HfArgs {
     /// Do not scan discussions and pull requests.
     #[arg(long, help_heading = "Hub")]
     no_discussions: bool,
-    /// Scan each repo's git history too (not yet supported).
+    /// Also clone each repo over git (no LFS content) and scan its whole history, so secrets
+    /// deleted from the Hub are found too.
     #[arg(long, help_heading = "Hub")]
     history: bool,
     /// Read the token from FILE instead of HF_TOKEN.
@@ -103,12 +104,6 @@ pub struct HfArgs {
 impl HfArgs {
     /// Turns arguments into a validated config before any request.
     fn config(&self) -> Result<HubConfig> {
-        if self.history {
-            bail!(
-                "--history is not supported yet: git history scanning of Hub repos lands with \
-                 the git source; scan the current revision without it"
-            );
-        }
         let types: Vec<RepoType> = self.types.iter().map(|&t| t.into()).collect();
         let mut targets = Vec::new();
         for text in &self.targets {
@@ -128,7 +123,9 @@ impl HfArgs {
             max_file_size: self.max_file_size,
             threads: self.threads,
             progress_lines: !self.output.quiet,
-            history: None,
+            history: self
+                .history
+                .then_some(leakhound::source::hub::history::scan_with_git as _),
         })
     }
 

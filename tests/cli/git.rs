@@ -514,3 +514,46 @@ fn a_broken_dot_git_falls_back_to_a_directory_scan_with_a_note() {
     );
     assert_eq!(run.json()["findings"][0]["locations"][0]["source"], "file");
 }
+
+/// `leakhound hf --history` hands its temporary clone to the git history walk; this drives
+/// that hook on a real bare repository, as the Hub's git server would have produced it.
+#[test]
+fn hub_history_hook_reports_git_provenance() {
+    use leakhound::{
+        engine::Scanner,
+        pipeline::scan_pushed,
+        rules::RuleSet,
+        source::hub::{
+            history::scan_with_git,
+            provenance::{RepoRef, RepoType},
+        },
+    };
+    let origin = Fixture::new();
+    let dir = init(&origin);
+    origin.write("train.py", format!("login(token=\"{HF_TOKEN}\")\n"));
+    let added = commit_all(dir, "add training script");
+    origin.write("train.py", "login()\n");
+    commit_all(dir, "remove token");
+    let bare = Fixture::new();
+    let url = format!("file://{}", dir.display());
+    git(bare.path(), &["clone", "-q", "--mirror", &url, "repo.git"]);
+
+    let scanner = Scanner::new(&RuleSet::builtin().unwrap());
+    let repo = RepoRef::new(RepoType::Model, "acme/model");
+    let (output, result) = scan_pushed(&scanner, false, |sink| {
+        scan_with_git(&bare.path().join("repo.git"), &repo, sink)
+    });
+    result.unwrap();
+    assert_eq!(output.findings.len(), 1);
+    let location = &output.findings[0].locations[0];
+    let leakhound::source::Provenance::Git(git_location) = &location.provenance else {
+        panic!("expected git provenance, got {:?}", location.provenance);
+    };
+    assert_eq!(git_location.repository, "hf://acme/model");
+    assert_eq!(git_location.path, "train.py");
+    assert_eq!(git_location.commit.as_ref().unwrap().id, added);
+    assert!(
+        git_location.present_in.is_empty(),
+        "deleted from every branch"
+    );
+}

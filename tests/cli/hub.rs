@@ -713,13 +713,16 @@ fn token_file_anonymous_access_and_history() {
         .iter()
         .all(|r| r.header("authorization").is_none()));
 
-    let run = run_hf(&fx, &hub, &["--history", "acme/model-b"], &with_token());
-    assert_eq!(run.code, 2);
-    assert!(
-        run.stderr.contains("--history is not supported yet"),
-        "{}",
-        run.stderr
+    // The fake Hub does not speak git: the clone fails, is reported, and the sweep goes on.
+    let run = run_hf(
+        &fx,
+        &hub,
+        &["-f", "json", "--history", "acme/model-b"],
+        &with_token(),
     );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("git clone"), "{}", run.stderr);
+    assert!(!run.stderr.contains(AUTH_TOKEN));
 
     let run = run_hf(&fx, &hub, &["--help"], &with_token());
     assert_eq!(run.code, 0);

@@ -377,3 +377,52 @@ pub fn workdir(repo: &Repository) -> Option<&Path> {
 pub fn blob_id(data: &[u8]) -> Option<Oid> {
     Oid::hash_object(ObjectType::Blob, data).ok()
 }
+
+/// Scans a repository's whole history into a [`BlobSink`] (how `leakhound hf --history` reads
+/// a temporary clone that is gone before the scan's findings are folded). Each blob's
+/// provenance is therefore complete when it is pushed: commit details and branch presence are
+/// computed up front, for every blob. Fine for Hub repositories; `scan` of a local repository
+/// keeps the cheaper path that enriches only blobs with findings.
+pub fn scan_into_sink(
+    git_dir: &Path,
+    repository: &str,
+    max_size: u64,
+    sink: &dyn super::BlobSink,
+) -> Result<(), String> {
+    let repo =
+        open(git_dir).ok_or_else(|| format!("{} is not a git repository", git_dir.display()))?;
+    let history =
+        discover(&repo, &HistorySelection::default()).map_err(|e| e.message().to_string())?;
+    for error in &history.errors {
+        sink.error(repository, error);
+    }
+    let presence = branch_presence(&repo, &history.blob_ids);
+    let mut commits: HashMap<usize, Option<CommitInfo>> = HashMap::new();
+    let reader = BlobReader::open(git_dir).map_err(|e| e.message().to_string())?;
+    for sighting in &history.blobs {
+        if let Some(reason) = sighting.skip {
+            sink.skip(reason);
+            continue;
+        }
+        match reader.read(sighting.oid, max_size) {
+            Ok(BlobRead::Data(data)) => {
+                let commit = commits
+                    .entry(sighting.commit_index)
+                    .or_insert_with(|| commit_info(&repo, history.commits[sighting.commit_index]))
+                    .clone();
+                let provenance = Provenance::Git(Box::new(GitLocation {
+                    repository: repository.to_string(),
+                    blob_id: sighting.oid.to_string(),
+                    path: sighting.path.clone(),
+                    commit_index: sighting.commit_index,
+                    commit,
+                    present_in: presence.get(&sighting.oid).cloned().unwrap_or_default(),
+                }));
+                sink.blob(super::Blob { data, provenance });
+            }
+            Ok(BlobRead::Skipped(reason)) => sink.skip(reason),
+            Err(err) => sink.error(&format!("{repository}: {}", sighting.path), err.message()),
+        }
+    }
+    Ok(())
+}

@@ -11,10 +11,9 @@
 //! URL, with redirects off so no other host receives it. [`CloneUrl`]'s `Display` masks it.
 
 use std::{
-    fmt, fs, io,
-    path::{Path, PathBuf},
+    fmt, io,
+    path::Path,
     process::{Command, Stdio},
-    sync::atomic::{AtomicU64, Ordering},
 };
 
 use base64::Engine;
@@ -148,47 +147,26 @@ pub fn scan(
     scanner: HistoryScanner,
     sink: &dyn BlobSink,
 ) -> Result<(), HistoryError> {
-    let dir = TempDir::new().map_err(HistoryError::Io)?;
+    let dir = tempfile::Builder::new()
+        .prefix("leakhound-hf-")
+        .tempdir()
+        .map_err(HistoryError::Io)?;
     let git_dir = dir.path().join("repo.git");
     clone_bare(&CloneUrl::new(endpoint, repo, token), &git_dir)?;
     scanner(&git_dir, repo, sink).map_err(HistoryError::Scan)
 }
 
-/// A directory under the system temp dir, removed on drop. (tempfile is only a
-/// dev-dependency; this is all the runtime needs.)
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> io::Result<TempDir> {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        loop {
-            let n = NEXT.fetch_add(1, Ordering::Relaxed);
-            let path =
-                std::env::temp_dir().join(format!("leakhound-hf-{}-{n}", std::process::id()));
-            match fs::create_dir(&path) {
-                Ok(()) => return Ok(TempDir(path)),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
+/// The [`HistoryScanner`] that `leakhound hf --history` uses: the git source's history walk,
+/// with the repo shown as `hf://<prefix><id>` in reports.
+pub fn scan_with_git(git_dir: &Path, repo: &RepoRef, sink: &dyn BlobSink) -> Result<(), String> {
+    crate::source::git::scan_into_sink(git_dir, &repo.display(), crate::DEFAULT_MAX_FILE_SIZE, sink)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::source::{hub::provenance::RepoType, Blob, Provenance, SkipReason};
-    use std::sync::Mutex;
+    use std::{fs, sync::Mutex};
 
     const TOKEN: &str = "hf_SyntheticTokenForTestsOnlyAbcdefgh";
 
