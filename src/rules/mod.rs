@@ -52,6 +52,21 @@ pub enum Checksum {
     NpmCrc32,
     /// JWT: the header segment must be base64url of a JSON object with an `alg` field.
     JwtHeader,
+    /// GitLab routable tokens (`glpat-<payload>.01.<len><crc>`): the last 7 characters are the
+    /// CRC-32 (IEEE) of everything before them, in lowercase base36, left-padded with `0`.
+    GitlabCrc32,
+    /// Grafana service account tokens `glsa_<32>_<8 hex>`: the hex is the CRC-32 (IEEE) of
+    /// `glsa_<32>`, its four bytes written little-endian.
+    GrafanaCrc32,
+    /// Bech32 (BIP-173) strings such as age secret keys and Nostr `nsec1` keys: the data part
+    /// must carry a valid 6-character Bech32 checksum for its human-readable part.
+    Bech32,
+    /// Discord bot tokens `<id>.<timestamp>.<hmac>`: the first segment is the bot's numeric
+    /// user id (a 17 to 20 digit snowflake) in base64.
+    DiscordBotToken,
+    /// HTTP Basic credentials in base64 (Docker `auth`, `.npmrc` `_auth`, `Authorization:
+    /// Basic`): must decode to printable `user:password` with both parts present.
+    BasicAuthBase64,
 }
 
 /// One detection rule, as written in a rule file.
