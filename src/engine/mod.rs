@@ -36,6 +36,15 @@ pub struct Match {
     pub entropy: f64,
 }
 
+/// Time one rule spent in its regex and filters, for profiling.
+#[derive(Clone, Debug, Default)]
+pub struct RuleCost {
+    pub time: std::time::Duration,
+    /// Windows the prefilter opened for it, and their total size.
+    pub windows: u64,
+    pub bytes: u64,
+}
+
 /// Compiles a rule pattern the way the engine runs it: over bytes, with a size limit that
 /// keeps a pathological user rule from eating memory.
 pub fn compile_pattern(pattern: &str) -> Result<Regex, regex::Error> {
@@ -146,6 +155,16 @@ impl Scanner {
 
     /// Finds every secret in `data`, sorted by position.
     pub fn scan(&self, data: &[u8]) -> Vec<Match> {
+        self.scan_inner(data, None)
+    }
+
+    /// Like [`Scanner::scan`], and adds each rule's regex and filter time to `profile`
+    /// (indexed like the rules): what `cargo bench` reports as per-rule cost.
+    pub fn scan_profiled(&self, data: &[u8], profile: &mut [RuleCost]) -> Vec<Match> {
+        self.scan_inner(data, Some(profile))
+    }
+
+    fn scan_inner(&self, data: &[u8], mut profile: Option<&mut [RuleCost]>) -> Vec<Match> {
         let windows = self
             .prefilter
             .candidate_windows(data, |rule| self.rules[rule].rule.window);
@@ -155,10 +174,20 @@ impl Scanner {
             let Some((regex, group)) = compiled.regex() else {
                 continue;
             };
+            let started = profile.is_some().then(std::time::Instant::now);
             for candidate in matcher::find_in_windows(regex, *group, data, &rule_windows) {
                 if let Some(m) = self.accept(rule_index, data, candidate) {
                     matches.push(m);
                 }
+            }
+            if let (Some(profile), Some(started)) = (profile.as_deref_mut(), started) {
+                let cost = &mut profile[rule_index];
+                cost.time += started.elapsed();
+                cost.windows += rule_windows.len() as u64;
+                cost.bytes += rule_windows
+                    .iter()
+                    .map(|w| (w.end - w.start) as u64)
+                    .sum::<u64>();
             }
         }
         matches.sort_by_key(|m| (m.start, m.rule));

@@ -7,7 +7,7 @@
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
-use crate::rules::Rule;
+use crate::rules::{Rule, DEFAULT_WINDOW};
 
 /// How far back from a keyword hit a match may start: the hit's line start, but no further
 /// than this, so a hit in a minified one-line file opens a small window.
@@ -63,7 +63,7 @@ impl Prefilter {
     pub fn candidate_windows(
         &self,
         data: &[u8],
-        window_of: impl Fn(usize) -> usize,
+        window_of: impl Fn(usize) -> Option<usize>,
     ) -> Vec<(usize, Vec<Window>)> {
         let mut hits: Vec<(usize, Window)> = Vec::new();
         for hit in self.automaton.find_overlapping_iter(data) {
@@ -96,12 +96,18 @@ impl Prefilter {
     }
 }
 
-fn window_around(data: &[u8], hit_start: usize, hit_end: usize, after: usize) -> Window {
+/// The window of one keyword hit: from the start of its line (at most [`MAX_LOOKBACK`] bytes
+/// back) to the end of its line (at most [`DEFAULT_WINDOW`] bytes on), or, for a multi-line
+/// rule, to `after` bytes past the hit and then the end of that line.
+fn window_around(data: &[u8], hit_start: usize, hit_end: usize, after: Option<usize>) -> Window {
     let back = hit_start.saturating_sub(MAX_LOOKBACK);
     let start = memchr::memrchr(b'\n', &data[back..hit_start]).map_or(back, |i| back + i + 1);
-    let end = (hit_end + after).min(data.len());
-    let reach = (end + MAX_LINE_EXTENSION).min(data.len());
-    let end = memchr::memchr(b'\n', &data[end..reach]).map_or(reach, |i| end + i);
+    let (from, reach) = match after {
+        None => (hit_end, DEFAULT_WINDOW),
+        Some(after) => ((hit_end + after).min(data.len()), MAX_LINE_EXTENSION),
+    };
+    let reach = (from + reach).min(data.len());
+    let end = memchr::memchr(b'\n', &data[from..reach]).map_or(reach, |i| from + i);
     Window { start, end }
 }
 
@@ -111,10 +117,12 @@ mod tests {
 
     #[test]
     fn window_spans_line_start_to_after() {
-        let data = b"first line\nkey = ghp_abc and more\nlast";
-        let w = window_around(data, 17, 21, 4);
-        assert_eq!(w.start, 11);
-        // 21 + 4 = 25, then extended to the end of the line.
+        let data = b"first line\nkey = ghp_abc and more\nlast line\nafter";
+        // A single-line rule: the hit's line.
+        let w = window_around(data, 17, 21, None);
         assert_eq!(&data[w.start..w.end], b"key = ghp_abc and more");
+        // A multi-line rule: 21 + 16 = 37 lies on the next line, extended to its end.
+        let w = window_around(data, 17, 21, Some(16));
+        assert_eq!(&data[w.start..w.end], b"key = ghp_abc and more\nlast line");
     }
 }

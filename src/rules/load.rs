@@ -12,7 +12,7 @@ use std::{
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::{Checksum, Confidence, Rule, RuleOrigin, DEFAULT_WINDOW};
+use super::{Checksum, Confidence, Rule, RuleOrigin};
 
 /// A mistake in a rule file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,8 +187,7 @@ fn convert_rule(file: &str, raw: RawRule) -> Result<Rule, RuleError> {
             "min_char_classes counts lowercase, uppercase and digits: at most 3".into(),
         ));
     }
-    let window = raw.window.unwrap_or(DEFAULT_WINDOW);
-    if !(16..=65536).contains(&window) {
+    if let Some(window) = raw.window.filter(|w| !(16..=65536).contains(w)) {
         return Err(fail(format!("window {window} is outside 16..=65536 bytes")));
     }
     Ok(Rule {
@@ -201,7 +200,7 @@ fn convert_rule(file: &str, raw: RawRule) -> Result<Rule, RuleError> {
         confidence: raw.confidence,
         min_char_classes: raw.min_char_classes,
         checksum: raw.checksum,
-        window,
+        window: raw.window,
         examples: raw.examples,
         negative_examples: raw.negative_examples,
         references: raw.references,
@@ -261,7 +260,7 @@ rules:
         assert_eq!(rules.len(), 1);
         assert_eq!(rules[0].id, "demo-token");
         assert_eq!(rules[0].origin.line, 3);
-        assert_eq!(rules[0].window, DEFAULT_WINDOW);
+        assert_eq!(rules[0].window, None);
     }
 
     #[test]

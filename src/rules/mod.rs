@@ -52,6 +52,21 @@ pub enum Checksum {
     NpmCrc32,
     /// JWT: the header segment must be base64url of a JSON object with an `alg` field.
     JwtHeader,
+    /// GitLab routable tokens (`glpat-<payload>.01.<len><crc>`): the last 7 characters are the
+    /// CRC-32 (IEEE) of everything before them, in lowercase base36, left-padded with `0`.
+    GitlabCrc32,
+    /// Grafana service account tokens `glsa_<32>_<8 hex>`: the hex is the CRC-32 (IEEE) of
+    /// `glsa_<32>`, its four bytes written little-endian.
+    GrafanaCrc32,
+    /// Bech32 (BIP-173) strings such as age secret keys and Nostr `nsec1` keys: the data part
+    /// must carry a valid 6-character Bech32 checksum for its human-readable part.
+    Bech32,
+    /// Discord bot tokens `<id>.<timestamp>.<hmac>`: the first segment is the bot's numeric
+    /// user id (a 17 to 20 digit snowflake) in base64.
+    DiscordBotToken,
+    /// HTTP Basic credentials in base64 (Docker `auth`, `.npmrc` `_auth`, `Authorization:
+    /// Basic`): must decode to printable `user:password` with both parts present.
+    BasicAuthBase64,
 }
 
 /// One detection rule, as written in a rule file.
@@ -74,8 +89,10 @@ pub struct Rule {
     /// generic rule's value `config.password` has one, a real password usually two or more.
     pub min_char_classes: Option<u8>,
     pub checksum: Option<Checksum>,
-    /// How many bytes after a keyword hit the match may end; multi-line formats need more.
-    pub window: usize,
+    /// How many bytes after a keyword hit a match may end, for formats that span lines (PEM
+    /// keys, JSON key files). `None`: the match lies on the keyword's line (at most
+    /// [`DEFAULT_WINDOW`] bytes past the keyword on a very long line).
+    pub window: Option<usize>,
     /// Inputs that must produce a finding of this rule.
     pub examples: Vec<String>,
     /// Inputs that must not produce a finding of this rule.
@@ -98,8 +115,8 @@ impl fmt::Display for RuleOrigin {
     }
 }
 
-/// The default window after a keyword hit: long enough for any single-line token and its
-/// surrounding assignment, short enough that a hit in a minified file costs little.
+/// How far past a keyword a single-line match may end: long enough for any single-line token
+/// and its surrounding assignment, short enough that a hit in a minified file costs little.
 pub const DEFAULT_WINDOW: usize = 512;
 
 /// An ordered set of rules with unique ids.
