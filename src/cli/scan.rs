@@ -9,7 +9,7 @@ use std::{
 use anyhow::{Context, Result};
 use clap::Args;
 use leakhound::{
-    engine::Scanner,
+    engine::ScannerBuilder,
     pipeline::{scan_inputs, scan_staged, GitOptions, Input, ScanConfig},
     report::{self, Format, ReportOptions},
     rules::Confidence,
@@ -192,7 +192,7 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     let mut rules = args.rules.load()?;
     rules.retain_confidence(args.min_confidence.into());
     let config = args.config()?;
-    let scanner = Scanner::new(&rules);
+    let scanner = ScannerBuilder::new().small_input(args.staged).build(&rules);
     let output = if args.staged {
         let start = args.paths.first().map_or(".", String::as_str);
         scan_staged(&scanner, &config, std::path::Path::new(start))

@@ -9,10 +9,10 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use serde::Deserialize;
-use serde_saphyr::Spanned;
-
-use super::{Checksum, Confidence, Rule, RuleOrigin};
+use super::{
+    raw::{RawRule, RuleFile},
+    Rule, RuleOrigin,
+};
 
 /// A mistake in a rule file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,37 +48,6 @@ impl fmt::Display for RuleError {
 }
 
 impl std::error::Error for RuleError {}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RuleFile {
-    rules: Vec<RawRule>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRule {
-    id: Spanned<String>,
-    name: String,
-    provider: String,
-    keywords: Vec<String>,
-    pattern: Spanned<String>,
-    #[serde(default)]
-    min_entropy: Option<f64>,
-    confidence: Confidence,
-    #[serde(default)]
-    min_char_classes: Option<u8>,
-    #[serde(default)]
-    checksum: Option<Checksum>,
-    #[serde(default)]
-    window: Option<usize>,
-    #[serde(default)]
-    examples: Vec<String>,
-    #[serde(default)]
-    negative_examples: Vec<String>,
-    #[serde(default)]
-    references: Vec<String>,
-}
 
 /// Loads one rule file, or every `*.yaml`/`*.yml` file under a directory (sorted by path).
 pub fn load_rule_path(path: &Path) -> Result<Vec<Rule>, RuleError> {
@@ -149,49 +118,8 @@ pub(crate) fn parse_rule_text(file: &str, text: &str) -> Result<Vec<Rule>, RuleE
 }
 
 fn convert_rule(file: &str, raw: RawRule) -> Result<Rule, RuleError> {
-    let id = raw.id.value;
-    let line = raw.id.referenced.line();
-    let fail = |message: String| RuleError::new(file, Some(&id), line, message);
-
-    if id.is_empty()
-        || !id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
-    {
-        return Err(fail(
-            "id must be non-empty lowercase letters, digits, `-` and `.`".into(),
-        ));
-    }
-    if raw.name.trim().is_empty() || raw.provider.trim().is_empty() {
-        return Err(fail("name and provider must not be empty".into()));
-    }
-    if raw.keywords.is_empty() {
-        return Err(fail(
-            "at least one keyword is needed: the prefilter selects rules by keyword".into(),
-        ));
-    }
-    if let Some(short) = raw.keywords.iter().find(|k| k.len() < 3) {
-        return Err(fail(format!(
-            "keyword `{short}` is shorter than 3 bytes and would fire almost everywhere"
-        )));
-    }
-    if let Some(entropy) = raw.min_entropy {
-        if !(0.0..=8.0).contains(&entropy) {
-            return Err(fail(format!(
-                "min_entropy {entropy} is outside 0..=8 bits per byte"
-            )));
-        }
-    }
-    if raw.min_char_classes.is_some_and(|n| n > 3) {
-        return Err(fail(
-            "min_char_classes counts lowercase, uppercase and digits: at most 3".into(),
-        ));
-    }
-    if let Some(window) = raw.window.filter(|w| !(16..=65536).contains(w)) {
-        return Err(fail(format!("window {window} is outside 16..=65536 bytes")));
-    }
-    Ok(Rule {
-        id: id.clone(),
+    let rule = Rule {
+        id: raw.id.value,
         name: raw.name,
         provider: raw.provider,
         keywords: raw.keywords,
@@ -206,9 +134,58 @@ fn convert_rule(file: &str, raw: RawRule) -> Result<Rule, RuleError> {
         references: raw.references,
         origin: RuleOrigin {
             file: file.to_string(),
-            line,
+            line: raw.id.referenced.line(),
         },
-    })
+    };
+    check_fields(&rule)?;
+    Ok(rule)
+}
+
+/// The checks every rule's fields must pass, built-in or loaded (the pattern is checked apart,
+/// by [`validate_pattern`]).
+pub(crate) fn check_fields(rule: &Rule) -> Result<(), RuleError> {
+    let fail = |message: String| {
+        RuleError::new(&rule.origin.file, Some(&rule.id), rule.origin.line, message)
+    };
+    let id = &rule.id;
+    if id.is_empty()
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+    {
+        return Err(fail(
+            "id must be non-empty lowercase letters, digits, `-` and `.`".into(),
+        ));
+    }
+    if rule.name.trim().is_empty() || rule.provider.trim().is_empty() {
+        return Err(fail("name and provider must not be empty".into()));
+    }
+    if rule.keywords.is_empty() {
+        return Err(fail(
+            "at least one keyword is needed: the prefilter selects rules by keyword".into(),
+        ));
+    }
+    if let Some(short) = rule.keywords.iter().find(|k| k.len() < 3) {
+        return Err(fail(format!(
+            "keyword `{short}` is shorter than 3 bytes and would fire almost everywhere"
+        )));
+    }
+    if let Some(entropy) = rule.min_entropy {
+        if !(0.0..=8.0).contains(&entropy) {
+            return Err(fail(format!(
+                "min_entropy {entropy} is outside 0..=8 bits per byte"
+            )));
+        }
+    }
+    if rule.min_char_classes.is_some_and(|n| n > 3) {
+        return Err(fail(
+            "min_char_classes counts lowercase, uppercase and digits: at most 3".into(),
+        ));
+    }
+    if let Some(window) = rule.window.filter(|w| !(16..=65536).contains(w)) {
+        return Err(fail(format!("window {window} is outside 16..=65536 bytes")));
+    }
+    Ok(())
 }
 
 /// Checks that a pattern compiles and has a capture group for the secret.
