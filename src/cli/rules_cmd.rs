@@ -25,6 +25,8 @@ enum RulesCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Print the covered providers as a Markdown table (the README's table is this output).
+    Providers,
     /// Run every rule's examples and negative examples through the scanner. Exits 1 if any
     /// rule fails, naming it.
     Check {
@@ -37,6 +39,13 @@ pub fn run(args: RulesArgs) -> Result<u8> {
     match args.command {
         RulesCommand::List { rules, json } => list(&rules.load()?, json),
         RulesCommand::Check { path } => check(path),
+        RulesCommand::Providers => {
+            print!(
+                "{}",
+                leakhound::rules::providers_markdown(&RuleSet::builtin()?)
+            );
+            Ok(EXIT_CLEAN)
+        }
     }
 }
 

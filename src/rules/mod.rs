@@ -180,3 +180,25 @@ impl RuleSet {
         self.rules.retain(|rule| rule.confidence >= min);
     }
 }
+
+/// A Markdown table of the providers the rules cover, one row per provider with its rule
+/// ids, sorted by provider. The README's provider table is this output, checked by a test.
+pub fn providers_markdown(rules: &RuleSet) -> String {
+    let mut by_provider: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for rule in rules.rules() {
+        by_provider
+            .entry(&rule.provider)
+            .or_default()
+            .push(&rule.id);
+    }
+    let mut table = format!(
+        "{} rules for {} providers.\n\n| Provider | Rules |\n|---|---|\n",
+        rules.len(),
+        by_provider.len()
+    );
+    for (provider, mut ids) in by_provider {
+        ids.sort_unstable();
+        table.push_str(&format!("| {provider} | {} |\n", ids.join(", ")));
+    }
+    table
+}

@@ -148,3 +148,22 @@ fn user_rules_extend_the_builtin_ones() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("duplicate rule id"), "{}", run.stderr);
 }
+
+/// The README's provider table is generated (`leakhound rules providers`), never edited by
+/// hand: this fails when a rule is added without regenerating it.
+#[test]
+fn readme_provider_table_matches_the_rules() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme
+        .find("<!-- providers:start -->\n")
+        .expect("start marker")
+        + "<!-- providers:start -->\n".len();
+    let end = readme.find("<!-- providers:end -->").expect("end marker");
+    let generated = leakhound::rules::providers_markdown(&RuleSet::builtin().unwrap());
+    assert_eq!(
+        &readme[start..end],
+        generated,
+        "README provider table is stale: run `leakhound rules providers` and paste it between the markers"
+    );
+}
