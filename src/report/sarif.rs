@@ -153,6 +153,8 @@ fn artifact_uri(provenance: &Provenance) -> String {
     let path = match provenance {
         Provenance::File { path } => path.as_str(),
         Provenance::Stdin => return "stdin".to_string(),
+        // Extracted content points at the file it came from; the message says where inside.
+        Provenance::Extracted { parent, .. } => return artifact_uri(parent),
     };
     let encoded = percent_encode_path(path);
     if path.starts_with('/') {

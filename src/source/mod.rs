@@ -15,23 +15,81 @@ pub enum Provenance {
     File { path: String },
     /// Standard input (`leakhound scan -`).
     Stdin,
+    /// Content an extractor pulled out of another blob (see `crate::extract`): an archive
+    /// member, a notebook cell, a model-file string, a decoded base64 run.
+    Extracted {
+        parent: Box<Provenance>,
+        inner: Inner,
+        /// The display path, computed once: `parent!member` for members, else the parent's.
+        path: String,
+    },
+}
+
+/// Where derived content sits inside its parent blob.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Inner {
+    /// A named member of a container (archive entry, PyTorch `archive/data.pkl`); it shows in
+    /// the path: `release.zip!config/.env`.
+    Member(String),
+    /// A part with no file name of its own (`cell 3`, `pickle string at offset 1234`,
+    /// `decoded from base64 at line 7`); it shows in the location, not the path.
+    Part(String),
 }
 
 impl Provenance {
-    /// The path shown in reports: the file path, or `<stdin>`.
+    /// The path shown in reports: the file path, `<stdin>`, or `outer!member` for extracted
+    /// content.
     pub fn path(&self) -> &str {
         match self {
             Provenance::File { path } => path,
             Provenance::Stdin => "<stdin>",
+            Provenance::Extracted { path, .. } => path,
         }
     }
 
-    /// The kind of source, as written in JSON reports.
+    /// The kind of source, as written in JSON reports (for extracted content, its root's).
     pub fn kind(&self) -> &'static str {
         match self {
             Provenance::File { .. } => "file",
             Provenance::Stdin => "stdin",
+            Provenance::Extracted { parent, .. } => parent.kind(),
         }
+    }
+
+    /// Provenance for content extracted from `parent`.
+    pub fn extracted(parent: &Provenance, inner: Inner) -> Provenance {
+        let path = match &inner {
+            Inner::Member(name) => format!("{}!{name}", parent.path()),
+            Inner::Part(_) => parent.path().to_string(),
+        };
+        Provenance::Extracted {
+            parent: Box::new(parent.clone()),
+            inner,
+            path,
+        }
+    }
+
+    /// The outermost provenance: the file or stream the user named.
+    pub fn root(&self) -> &Provenance {
+        match self {
+            Provenance::Extracted { parent, .. } => parent.root(),
+            other => other,
+        }
+    }
+
+    /// The parts (cells, offsets, decodings) between the path and the content, outermost
+    /// first, joined by `; `; `None` for content that is a whole file or member.
+    pub fn within(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        let mut current = self;
+        while let Provenance::Extracted { parent, inner, .. } = current {
+            if let Inner::Part(part) = inner {
+                parts.push(part.as_str());
+            }
+            current = parent;
+        }
+        parts.reverse();
+        (!parts.is_empty()).then(|| parts.join("; "))
     }
 }
 
