@@ -22,6 +22,7 @@ use rayon::prelude::*;
 
 use crate::{
     engine::Scanner,
+    extract::{self, ExtractConfig, ExtractError},
     finding::{Finding, FindingCollector},
     progress::Progress,
     source::{
@@ -41,6 +42,8 @@ pub enum Input {
 #[derive(Clone, Debug, Default)]
 pub struct ScanConfig {
     pub walk: WalkOptions,
+    /// Archives, notebooks, model files, encoded runs: see [`extract`].
+    pub extract: ExtractConfig,
     /// Worker threads; 0 means one per core.
     pub threads: usize,
     pub show_progress: bool,
@@ -88,15 +91,50 @@ struct ScanState {
     skipped: [AtomicU64; 4],
     collector: Mutex<FindingCollector>,
     errors: Mutex<Vec<ScanError>>,
+    extract: ExtractConfig,
+}
+
+/// The extractor stage pushes the outer blob and every derived one here.
+struct EngineSink<'a> {
+    state: &'a ScanState,
+    scanner: &'a Scanner,
+}
+
+impl extract::Sink for EngineSink<'_> {
+    fn scan(&mut self, blob: &Blob) {
+        self.state.scan_one(self.scanner, blob);
+    }
+
+    fn skip(&mut self, reason: SkipReason) {
+        self.state.skip(reason);
+    }
+
+    fn error(&mut self, provenance: &Provenance, error: &ExtractError) {
+        let message = match provenance.within() {
+            Some(within) => format!("{within}: {error}"),
+            None => error.to_string(),
+        };
+        self.state
+            .push_error(provenance.path().to_string(), message);
+    }
 }
 
 impl ScanState {
+    /// Scans a blob and everything the extractors find inside it.
     fn scan_blob(&self, scanner: &Scanner, blob: &Blob, progress: &Progress) {
+        let mut sink = EngineSink {
+            state: self,
+            scanner,
+        };
+        extract::walk(&self.extract, blob, &mut sink);
+        progress.blob_done(blob.data.len() as u64);
+    }
+
+    fn scan_one(&self, scanner: &Scanner, blob: &Blob) {
         let matches = scanner.scan(&blob.data);
         self.blobs.fetch_add(1, Ordering::Relaxed);
         self.bytes
             .fetch_add(blob.data.len() as u64, Ordering::Relaxed);
-        progress.blob_done(blob.data.len() as u64);
         if !matches.is_empty() {
             let mut collector = self.collector.lock().expect("collector lock");
             collector.add(scanner, &blob.provenance, &blob.data, &matches);
@@ -114,10 +152,14 @@ impl ScanState {
     }
 
     fn error(&self, path: &Path, message: impl Into<String>) {
-        self.errors.lock().expect("errors lock").push(ScanError {
-            path: fs::display_path(path),
-            message: message.into(),
-        });
+        self.push_error(fs::display_path(path), message.into());
+    }
+
+    fn push_error(&self, path: String, message: String) {
+        self.errors
+            .lock()
+            .expect("errors lock")
+            .push(ScanError { path, message });
     }
 
     fn handle_entry(
@@ -166,7 +208,10 @@ impl ScanState {
 /// Scans every input and folds the findings.
 pub fn scan_inputs(scanner: &Scanner, config: &ScanConfig, inputs: &[Input]) -> ScanOutput {
     let started = Instant::now();
-    let state = ScanState::default();
+    let state = ScanState {
+        extract: config.extract.clone(),
+        ..ScanState::default()
+    };
     let progress = Progress::new(config.show_progress);
     for input in inputs {
         match input {

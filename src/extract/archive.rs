@@ -207,8 +207,7 @@ pub(crate) mod tests {
     }
 
     fn gzip_bytes(data: &[u8]) -> Vec<u8> {
-        let mut encoder =
-            flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         encoder.write_all(data).unwrap();
         encoder.finish().unwrap()
     }
@@ -230,7 +229,10 @@ pub(crate) mod tests {
         let zip = make_zip(&[("config/.env", b"TOKEN=abc\n"), ("b.txt", b"bee")]);
         let mut out = Collect::default();
         super::zip(&zip, &mut out).unwrap();
-        assert_eq!(out.derived[0], Derived::member("config/.env", b"TOKEN=abc\n".to_vec()));
+        assert_eq!(
+            out.derived[0],
+            Derived::member("config/.env", b"TOKEN=abc\n".to_vec())
+        );
         assert_eq!(out.texts()[1], "bee");
     }
 
@@ -259,7 +261,10 @@ pub(crate) mod tests {
         let tar = make_tar(&[("etc/app.conf", b"key = value\n")]);
         let mut out = Collect::default();
         super::tar(&tar, &mut out).unwrap();
-        assert_eq!(out.derived, [Derived::member("etc/app.conf", b"key = value\n".to_vec())]);
+        assert_eq!(
+            out.derived,
+            [Derived::member("etc/app.conf", b"key = value\n".to_vec())]
+        );
 
         let gz = gzip_bytes(&tar);
         let mut out = Collect::default();
@@ -277,7 +282,10 @@ pub(crate) mod tests {
 
     #[test]
     fn gunzipped_names() {
-        assert_eq!(gunzipped_name("a/logs.tar.gz").as_deref(), Some("a/logs.tar"));
+        assert_eq!(
+            gunzipped_name("a/logs.tar.gz").as_deref(),
+            Some("a/logs.tar")
+        );
         assert_eq!(gunzipped_name("x.TGZ").as_deref(), Some("x.tar"));
         assert_eq!(gunzipped_name("x.zip"), None);
     }

@@ -114,6 +114,9 @@ mod tests {
         r.set_big_endian(true);
         assert_eq!(r.u32("n").unwrap(), 9);
         let err = r.take(u64::MAX, "string").unwrap_err();
-        assert!(matches!(err, ExtractError::Absurd { offset: 4, .. }), "{err}");
+        assert!(
+            matches!(err, ExtractError::Absurd { offset: 4, .. }),
+            "{err}"
+        );
     }
 }

@@ -95,7 +95,10 @@ fn runs(data: &[u8], min: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
                 start = probe + 1;
                 continue;
             }
-            if let Some(gap) = (start..probe).rev().find(|&j| !IN_RUN[usize::from(data[j])]) {
+            if let Some(gap) = (start..probe)
+                .rev()
+                .find(|&j| !IN_RUN[usize::from(data[j])])
+            {
                 start = gap + 1;
                 continue;
             }
@@ -105,7 +108,11 @@ fn runs(data: &[u8], min: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
             }
             let run_start = start;
             start = end;
-            let padding = data[end..].iter().take(2).take_while(|&&b| b == b'=').count();
+            let padding = data[end..]
+                .iter()
+                .take(2)
+                .take_while(|&&b| b == b'=')
+                .count();
             return Some((run_start, end + padding));
         }
         None
@@ -124,7 +131,7 @@ fn classify(run: &[u8]) -> Option<Encoding> {
     if run.contains(&b'%') {
         return None;
     }
-    if run.len() % 2 == 0 && run.iter().all(u8::is_ascii_hexdigit) {
+    if run.len().is_multiple_of(2) && run.iter().all(u8::is_ascii_hexdigit) {
         return Some(Encoding::Hex);
     }
     let url = run.iter().any(|&b| b == b'-' || b == b'_');
@@ -268,7 +275,10 @@ mod tests {
             "a: 1\nb: {}\nc: {}\nd: {}\ne: {}\n",
             STANDARD.encode(config),
             URL_SAFE_NO_PAD.encode("url?safe>>encoded text here"),
-            config.bytes().map(|b| format!("{b:02x}")).collect::<String>(),
+            config
+                .bytes()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>(),
             "%7B%22api_key%22%3A%22value%22%7D"
         );
         assert_eq!(

@@ -91,7 +91,10 @@ impl fmt::Display for ExtractError {
                 "`{member}` holds more than the {declared} bytes its header declares"
             ),
             ExtractError::TooDeep { limit } => {
-                write!(f, "containers nested deeper than {limit} levels; not opened")
+                write!(
+                    f,
+                    "containers nested deeper than {limit} levels; not opened"
+                )
             }
             ExtractError::Budget { what, limit } => write!(
                 f,

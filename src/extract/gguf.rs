@@ -152,7 +152,10 @@ fn read_array(
 ) -> Result<(), ExtractError> {
     let offset = reader.pos();
     if nesting >= MAX_ARRAY_NESTING {
-        return Err(ExtractError::malformed("GGUF arrays nested too deep", offset));
+        return Err(ExtractError::malformed(
+            "GGUF arrays nested too deep",
+            offset,
+        ));
     }
     let element_type = reader.u32("GGUF array type")?;
     let count = read_len(reader, header.wide, "GGUF array length")?;
@@ -294,7 +297,10 @@ pub(crate) mod tests {
             .string("general.name", "tiny-model")
             .u32_value("general.alignment", 32)
             .strings("tokenizer.ggml.tokens", &["<s>", "</s>", "hello-world"])
-            .string("tokenizer.chat_template", "{% for m in messages %}{{ m }}{% endfor %}")
+            .string(
+                "tokenizer.chat_template",
+                "{% for m in messages %}{{ m }}{% endfor %}",
+            )
             .strings("general.tags", &["text-generation", "example-tag"])
     }
 

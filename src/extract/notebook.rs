@@ -21,8 +21,7 @@ const TEXT_TYPES: &[&str] = &[
 ];
 
 pub fn extract(data: &[u8], out: &mut dyn Emit) -> Result<(), ExtractError> {
-    let notebook: Value =
-        serde_json::from_slice(data).map_err(|_| ExtractError::NotThisFormat)?;
+    let notebook: Value = serde_json::from_slice(data).map_err(|_| ExtractError::NotThisFormat)?;
     let cells = cells(&notebook).ok_or(ExtractError::NotThisFormat)?;
     for (index, cell) in cells.into_iter().enumerate() {
         emit_cell(cell, index + 1, out)?;

@@ -14,9 +14,7 @@ use crate::source::SkipReason;
 
 /// File extensions under which a pickle is looked for (PyTorch saves `.pt`, `.pth`, `.bin`,
 /// `.ckpt`; joblib and plain pickles use the rest).
-const EXTENSIONS: &[&str] = &[
-    "pkl", "pickle", "pck", "pt", "pth", "bin", "ckpt", "joblib",
-];
+const EXTENSIONS: &[&str] = &["pkl", "pickle", "pck", "pt", "pth", "bin", "ckpt", "joblib"];
 
 /// A pickle of protocol 2 or later starts with `PROTO n`; earlier ones have no header, so they
 /// are recognised by extension only.
@@ -78,9 +76,30 @@ fn argument<'a>(
     let constant = |kind, raw| Ok(Some(Constant { offset, kind, raw }));
     match opcode {
         // No argument.
-        b'(' | b'0' | b'1' | b'2' | b'N' | b'Q' | b'R' | b'a' | b'b' | b'd' | b'}' | b'e'
-        | b'l' | b']' | b'o' | b's' | b't' | b')' | b'u' | 0x81 | 0x85..=0x89 | 0x8f..=0x94
-        | 0x97 | 0x98 => Ok(None),
+        b'('
+        | b'0'
+        | b'1'
+        | b'2'
+        | b'N'
+        | b'Q'
+        | b'R'
+        | b'a'
+        | b'b'
+        | b'd'
+        | b'}'
+        | b'e'
+        | b'l'
+        | b']'
+        | b'o'
+        | b's'
+        | b't'
+        | b')'
+        | b'u'
+        | 0x81
+        | 0x85..=0x89
+        | 0x8f..=0x94
+        | 0x97
+        | 0x98 => Ok(None),
         // Fixed-size arguments.
         b'K' | b'h' | b'q' | 0x80 | 0x82 => reader.skip(1, "pickle argument").map(|_| None),
         b'M' | 0x83 => reader.skip(2, "pickle argument").map(|_| None),
@@ -111,7 +130,10 @@ fn argument<'a>(
         }
         0x8c => {
             let len = reader.u8("SHORT_BINUNICODE length")?;
-            constant(Kind::Utf8, reader.take(len.into(), "SHORT_BINUNICODE length")?)
+            constant(
+                Kind::Utf8,
+                reader.take(len.into(), "SHORT_BINUNICODE length")?,
+            )
         }
         0x8d => {
             let len = reader.u64("BINUNICODE8 length")?;
@@ -124,7 +146,10 @@ fn argument<'a>(
         }
         b'U' => {
             let len = reader.u8("SHORT_BINSTRING length")?;
-            constant(Kind::Bytes, reader.take(len.into(), "SHORT_BINSTRING length")?)
+            constant(
+                Kind::Bytes,
+                reader.take(len.into(), "SHORT_BINSTRING length")?,
+            )
         }
         b'B' => {
             let len = reader.u32("BINBYTES length")?;
@@ -132,7 +157,10 @@ fn argument<'a>(
         }
         b'C' => {
             let len = reader.u8("SHORT_BINBYTES length")?;
-            constant(Kind::Bytes, reader.take(len.into(), "SHORT_BINBYTES length")?)
+            constant(
+                Kind::Bytes,
+                reader.take(len.into(), "SHORT_BINBYTES length")?,
+            )
         }
         0x8e | 0x96 => {
             let len = reader.u64("BINBYTES8 length")?;
@@ -285,7 +313,10 @@ pub(crate) mod tests {
         // "token" and "n" are shorter than a secret can be.
         assert_eq!(
             out.derived,
-            [Derived::part("pickle string at offset 16", value.as_bytes().to_vec())]
+            [Derived::part(
+                "pickle string at offset 16",
+                value.as_bytes().to_vec()
+            )]
         );
     }
 
@@ -311,7 +342,13 @@ pub(crate) mod tests {
         extract(&p, &mut out).unwrap();
         assert_eq!(
             out.texts(),
-            ["quotedA\n", "éunicode-text", "binunicode8-ok", "shortbins", "shortbyte"]
+            [
+                "quotedA\n",
+                "éunicode-text",
+                "binunicode8-ok",
+                "shortbins",
+                "shortbyte"
+            ]
         );
     }
 
@@ -322,7 +359,14 @@ pub(crate) mod tests {
         p.extend_from_slice(b"tiny");
         let err = extract(&p, &mut Collect::default()).unwrap_err();
         assert!(
-            matches!(err, ExtractError::Absurd { what: "BINUNICODE8 length", offset: 11, .. }),
+            matches!(
+                err,
+                ExtractError::Absurd {
+                    what: "BINUNICODE8 length",
+                    offset: 11,
+                    ..
+                }
+            ),
             "{err}"
         );
         let mut p = vec![0x80, 4, 0x95];
@@ -344,7 +388,10 @@ pub(crate) mod tests {
         p.extend_from_slice(b"\x00\x01raw storage bytes");
         let mut out = Collect::default();
         extract(&p, &mut out).unwrap();
-        assert_eq!(out.texts(), ["first-value-abcdefgh", "second-value-abcdefgh"]);
+        assert_eq!(
+            out.texts(),
+            ["first-value-abcdefgh", "second-value-abcdefgh"]
+        );
     }
 
     #[test]
@@ -359,6 +406,9 @@ pub(crate) mod tests {
     fn unescaping() {
         assert_eq!(unquote(b"'a\\'b\\\\c\\101'"), b"a'b\\cA");
         assert_eq!(unquote(b"'x\\"), b"'x\\");
-        assert_eq!(raw_unicode_unescape(b"\\U0001F600 \\uZZ"), "😀 \\uZZ".as_bytes());
+        assert_eq!(
+            raw_unicode_unescape(b"\\U0001F600 \\uZZ"),
+            "😀 \\uZZ".as_bytes()
+        );
     }
 }

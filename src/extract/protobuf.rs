@@ -93,10 +93,7 @@ fn merge_key_value(fields: &[(u64, usize)], base: usize, mark: usize, found: &mu
     text.extend_from_slice(b": ");
     text.extend_from_slice(&found[mark + 1].text);
     found.truncate(mark);
-    found.push(Text {
-        offset: base,
-        text,
-    });
+    found.push(Text { offset: base, text });
 }
 
 /// Valid UTF-8 with no control characters other than tab, newline and carriage return.
@@ -150,7 +147,11 @@ pub(crate) mod tests {
         extract(&onnx_model("api_key", "value-1234567890"), &mut out).unwrap();
         assert_eq!(
             out.texts(),
-            ["pytorch-exporter", "A model for testing.", "api_key: value-1234567890"]
+            [
+                "pytorch-exporter",
+                "A model for testing.",
+                "api_key: value-1234567890"
+            ]
         );
         assert_eq!(
             out.derived[1].inner,

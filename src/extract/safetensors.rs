@@ -33,7 +33,10 @@ pub fn extract(data: &[u8], out: &mut dyn Emit) -> Result<(), ExtractError> {
         ));
     };
     if let Some(Value::Object(metadata)) = map.get("__metadata__") {
-        out.emit(Derived::part("safetensors metadata", metadata_lines(metadata)))?;
+        out.emit(Derived::part(
+            "safetensors metadata",
+            metadata_lines(metadata),
+        ))?;
     }
     let names: Vec<&str> = map
         .keys()
@@ -63,10 +66,7 @@ fn header(data: &[u8], max: u64) -> Result<&[u8], ExtractError> {
         });
     }
     let header = &data[8..8 + len as usize];
-    let end = header
-        .iter()
-        .rposition(|&b| b != b' ')
-        .map_or(0, |i| i + 1);
+    let end = header.iter().rposition(|&b| b != b' ').map_or(0, |i| i + 1);
     Ok(&header[..end])
 }
 
@@ -102,7 +102,7 @@ pub(crate) mod tests {
             "w": { "dtype": "F32", "shape": [1], "data_offsets": [0, 4] },
         });
         let mut json = serde_json::to_vec(&header).unwrap();
-        while json.len() % 8 != 0 {
+        while !json.len().is_multiple_of(8) {
             json.push(b' ');
         }
         let mut file = (json.len() as u64).to_le_bytes().to_vec();
@@ -117,10 +117,7 @@ pub(crate) mod tests {
         assert!(sniff(&file));
         let mut out = Collect::default();
         extract(&file, &mut out).unwrap();
-        assert_eq!(
-            out.texts(),
-            ["format: pt\nnote: line one\nline two\n", "w"]
-        );
+        assert_eq!(out.texts(), ["format: pt\nnote: line one\nline two\n", "w"]);
     }
 
     #[test]

@@ -65,10 +65,13 @@ fn write_finding(
         .enumerate()
     {
         let label = if i == 0 { "  found:  " } else { "          " };
-        let place = format!(
+        let mut place = format!(
             "{}:{}:{}",
             location.provenance, location.line, location.column
         );
+        if let Some(within) = location.provenance.within() {
+            place.push_str(&format!(" ({within})"));
+        }
         writeln!(out, "{label} {}", style.paint("36", &place))?;
     }
     if finding.locations.len() > MAX_LOCATIONS_SHOWN {

@@ -48,6 +48,10 @@ pub struct JsonFinding<'a> {
 struct JsonLocation<'a> {
     source: &'static str,
     path: &'a str,
+    /// Where inside the path, for extracted content: `cell 3`, `pickle string at offset 91`,
+    /// `decoded from base64 at line 7`. Line and column then count within that part.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    within: Option<String>,
     line: usize,
     column: usize,
     end_line: usize,
@@ -101,6 +105,7 @@ impl<'a> JsonLocation<'a> {
         JsonLocation {
             source: location.provenance.kind(),
             path: location.provenance.path(),
+            within: location.provenance.within(),
             line: location.line,
             column: location.column,
             end_line: location.end_line,

@@ -123,7 +123,7 @@ fn result(
         "ruleId": finding.rule_id,
         "ruleIndex": rule_index,
         "level": level(finding.confidence),
-        "message": { "text": format!("{} found: {}", finding.rule_name, secret) },
+        "message": { "text": message(finding, location, &secret) },
         "locations": [{
             "physicalLocation": {
                 "artifactLocation": { "uri": artifact_uri(&location.provenance) },
@@ -145,6 +145,20 @@ fn result(
             "entropy": (finding.entropy * 1000.0).round() / 1000.0,
         },
     })
+}
+
+/// "<rule> found: <secret>", plus where inside the file for extracted content (the region's
+/// line and column then count within that part, not within the file).
+fn message(finding: &Finding, location: &Location, secret: &str) -> String {
+    let mut text = format!("{} found: {secret}", finding.rule_name);
+    if let Provenance::Extracted { .. } = location.provenance {
+        text.push_str(&format!(" (in {}", location.provenance.path()));
+        if let Some(within) = location.provenance.within() {
+            text.push_str(&format!(", {within}"));
+        }
+        text.push(')');
+    }
+    text
 }
 
 /// A URI reference for a path: relative paths stay relative (GitHub resolves them against the
