@@ -16,6 +16,10 @@ use flate2::read::MultiGzDecoder;
 use super::{Derived, Emit, ExtractError, Limits, RATIO_FLOOR};
 use crate::source::SkipReason;
 
+/// Members that cannot be read (encrypted, unsupported codec) are reported one by one up to
+/// this many; past it the archive is called malformed.
+const MAX_BROKEN_MEMBERS: usize = 100;
+
 /// Walks a zip archive's central directory and emits each file member.
 pub fn zip(data: &[u8], out: &mut dyn Emit) -> Result<(), ExtractError> {
     let mut archive = zip::ZipArchive::new(Cursor::new(data))?;
@@ -23,29 +27,35 @@ pub fn zip(data: &[u8], out: &mut dyn Emit) -> Result<(), ExtractError> {
     if !comment.is_empty() {
         out.emit(Derived::part("zip comment", comment.to_vec()))?;
     }
+    let mut broken = 0;
     for index in 0..archive.len() {
         let name = archive
             .name_for_index(index)
             .and_then(Result::ok)
             .map_or_else(|| format!("#{index}"), |n| n.into_owned());
-        let mut file = match archive.by_index(index) {
-            Ok(file) => file,
-            // Encrypted or unsupported compression: that member is lost, not the archive.
-            Err(err @ zip::result::ZipError::UnsupportedArchive(_)) => {
-                out.member_error(&name, ExtractError::Zip(err));
-                continue;
+        let result = match archive.by_index(index) {
+            Ok(mut file) if !file.is_dir() => {
+                let sizes = Sizes {
+                    declared: file.size(),
+                    compressed: file.compressed_size(),
+                };
+                read_member(&mut file, &name, sizes, out)
             }
-            Err(err) => return Err(err.into()),
+            Ok(_) => Ok(None),
+            Err(err) => Err(err.into()),
         };
-        if file.is_dir() {
-            continue;
-        }
-        let sizes = Sizes {
-            declared: file.size(),
-            compressed: file.compressed_size(),
-        };
-        if let Some(data) = read_member(&mut file, &name, sizes, out)? {
-            out.emit(Derived::member(name, data))?;
+        match result {
+            Ok(Some(data)) => out.emit(Derived::member(name, data))?,
+            Ok(None) => {}
+            // Encrypted, an unsupported codec, a bad CRC: that member is lost, not the archive.
+            Err(err @ (ExtractError::Zip(_) | ExtractError::Io(_))) => {
+                broken += 1;
+                if broken > MAX_BROKEN_MEMBERS {
+                    return Err(ExtractError::malformed("too many unreadable members", 0));
+                }
+                out.member_error(&name, err);
+            }
+            Err(err) => return Err(err),
         }
     }
     Ok(())
@@ -278,6 +288,53 @@ pub(crate) mod tests {
         assert!(super::zip(&zip[..zip.len() - 10], &mut Collect::default()).is_err());
         let gz = gzip_bytes(b"hello hello hello");
         assert!(super::gzip(&gz[..gz.len() - 6], &mut Collect::default()).is_err());
+    }
+
+    /// Rewrites the compression method of every member, in local and central headers.
+    fn set_method(zip: &mut [u8], method: u16) {
+        for (signature, field) in [(b"PK\x03\x04", 8), (b"PK\x01\x02", 10)] {
+            let starts: Vec<usize> = zip
+                .windows(4)
+                .enumerate()
+                .filter(|(_, w)| w == signature)
+                .map(|(i, _)| i)
+                .collect();
+            for start in starts {
+                zip[start + field..start + field + 2].copy_from_slice(&method.to_le_bytes());
+            }
+        }
+    }
+
+    #[test]
+    fn unsupported_codec_is_a_member_error() {
+        let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let stored = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        writer.start_file("a.txt", stored).unwrap();
+        writer.write_all(b"hello").unwrap();
+        let mut zip = writer.finish().unwrap().into_inner();
+        set_method(&mut zip, 12); // bzip2, not linked
+        let mut out = Collect::default();
+        super::zip(&zip, &mut out).unwrap();
+        assert!(out.derived.is_empty());
+        assert_eq!(out.errors.len(), 1, "{:?}", out.errors);
+        assert_eq!(out.errors[0].0, "a.txt");
+    }
+
+    #[test]
+    fn member_larger_than_declared_is_refused() {
+        let mut zip = make_zip(&[("a.txt", &[b'a'; 1000])]);
+        // Declare 10 bytes uncompressed in the central directory.
+        let cd = zip.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+        zip[cd + 24..cd + 28].copy_from_slice(&10u32.to_le_bytes());
+        let mut out = Collect::default();
+        let result = super::zip(&zip, &mut out);
+        // Either the zip crate notices (a member error) or the cap does (the archive stops).
+        match result {
+            Ok(()) => assert_eq!(out.errors.len(), 1, "{:?}", out.errors),
+            Err(err) => assert!(matches!(err, ExtractError::SizeMismatch { .. }), "{err}"),
+        }
+        assert!(out.derived.iter().all(|d| d.data.len() <= 10));
     }
 
     #[test]

@@ -69,13 +69,13 @@ pub fn extract(data: &[u8], out: &mut dyn Emit) -> Result<(), ExtractError> {
         if !probe(encoding, run) {
             continue;
         }
+        if decoded_size(encoding, run) > budget.min(out.room()) {
+            // The cap bounds work and memory; it is not a finding: stop decoding this blob.
+            return Ok(());
+        }
         let Some(decoded) = decode(encoding, run).filter(|d| looks_like_text(d)) else {
             continue;
         };
-        if decoded.len() as u64 > budget.min(out.room()) {
-            // The cap is a bound on work, not a finding: stop decoding this blob.
-            return Ok(());
-        }
         budget -= decoded.len() as u64;
         let line = lines.line_of(data, start);
         let detail = format!("decoded from {} at line {line}", encoding.name());
@@ -151,6 +151,16 @@ fn probe(encoding: Encoding, run: &[u8]) -> bool {
     // 64 is a multiple of 2 and 4: no partial hex pair or base64 group. A percent escape cut in
     // two decodes as literal text.
     decode(encoding, &run[..PROBE_CHARS]).is_some_and(|d| looks_like_text(&d))
+}
+
+/// At most how many bytes a run decodes to, known before decoding it.
+fn decoded_size(encoding: Encoding, run: &[u8]) -> u64 {
+    let len = run.len() as u64;
+    match encoding {
+        Encoding::Base64 | Encoding::Base64Url => len / 4 * 3 + 3,
+        Encoding::Hex => len / 2,
+        Encoding::Percent => len,
+    }
 }
 
 fn decode(encoding: Encoding, run: &[u8]) -> Option<Vec<u8>> {

@@ -192,15 +192,16 @@ fn emit_constant(constant: Constant<'_>, out: &mut dyn Emit) -> Result<(), Extra
     if constant.raw.len() < out.limits().min_string_len {
         return Ok(());
     }
+    // Bytes may be a tensor's raw data: only text and nested containers are worth a blob.
+    if constant.kind == Kind::Bytes && detect(None, constant.raw) == Format::Binary {
+        return Ok(());
+    }
     if constant.raw.len() as u64 > out.room() {
         out.skip(SkipReason::TooLarge);
         return Ok(());
     }
     let data = match constant.kind {
-        Kind::Utf8 => constant.raw.to_vec(),
-        // Bytes may be a tensor's raw data: only text and nested containers are worth a blob.
-        Kind::Bytes if detect(None, constant.raw) == Format::Binary => return Ok(()),
-        Kind::Bytes => constant.raw.to_vec(),
+        Kind::Utf8 | Kind::Bytes => constant.raw.to_vec(),
         Kind::Quoted => unquote(constant.raw),
         Kind::RawUnicode => raw_unicode_unescape(constant.raw),
     };
