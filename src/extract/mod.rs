@@ -326,9 +326,22 @@ impl<'a> Walker<'a> {
         );
         match result {
             // Not what its name said (a broken notebook is still text): treat it as unclaimed.
-            Err(ExtractError::NotThisFormat) if is_binary(&blob.data) => self.binary(blob, depth),
-            Err(ExtractError::NotThisFormat) => self.text(blob, depth),
+            Err(ExtractError::NotThisFormat) => self.unclaimed(blob, depth),
+            // A text file that fails as the format its name claims (a `.pkl` of notes) is
+            // reported and still scanned as text.
+            Err(error) if !error.halts() && !is_binary(&blob.data) => {
+                self.sink.error(&blob.provenance, &error);
+                self.text(blob, depth)
+            }
             result => self.finish(blob, result),
+        }
+    }
+
+    fn unclaimed(&mut self, blob: &Blob, depth: Depth) -> Result<(), Halt> {
+        if is_binary(&blob.data) {
+            self.binary(blob, depth)
+        } else {
+            self.text(blob, depth)
         }
     }
 
@@ -487,5 +500,123 @@ pub fn extract_one(format: Format, data: &[u8], out: &mut dyn Emit) -> Result<()
         Format::Protobuf => protobuf::extract(data, out),
         Format::Text => encoded::extract(data, out),
         Format::Binary => strings::extract(data, out),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records what the walk pushes: scanned paths (with `within`), skips, errors.
+    #[derive(Default)]
+    struct Record {
+        scanned: Vec<String>,
+        skipped: Vec<SkipReason>,
+        errors: Vec<(String, String)>,
+    }
+
+    impl Sink for Record {
+        fn scan(&mut self, blob: &Blob) {
+            let mut label = blob.provenance.path().to_string();
+            if let Some(within) = blob.provenance.within() {
+                label.push_str(&format!(" ({within})"));
+            }
+            self.scanned.push(label);
+        }
+
+        fn skip(&mut self, reason: SkipReason) {
+            self.skipped.push(reason);
+        }
+
+        fn error(&mut self, provenance: &Provenance, error: &ExtractError) {
+            self.errors
+                .push((provenance.path().to_string(), error.to_string()));
+        }
+    }
+
+    fn walk_file(config: &ExtractConfig, path: &str, data: Vec<u8>) -> Record {
+        let blob = Blob {
+            data,
+            provenance: Provenance::File { path: path.into() },
+        };
+        let mut record = Record::default();
+        walk(config, &blob, &mut record);
+        record
+    }
+
+    #[test]
+    fn nested_members_get_nested_paths() {
+        let inner = archive::tests::make_zip(&[("b.txt", b"bee"), ("img.bin", b"\0\x01")]);
+        let outer = archive::tests::make_zip(&[("a.txt", b"ay"), ("inner.zip", &inner)]);
+        let record = walk_file(&ExtractConfig::default(), "x.zip", outer);
+        assert_eq!(record.scanned, ["x.zip!a.txt", "x.zip!inner.zip!b.txt"]);
+        assert_eq!(record.skipped, [SkipReason::Binary]);
+        assert!(record.errors.is_empty());
+    }
+
+    #[test]
+    fn spent_budget_is_reported_once_and_stops_the_walk() {
+        let members: Vec<(String, Vec<u8>)> = (0..10)
+            .map(|i| (format!("m{i}.txt"), vec![b'a'; 100]))
+            .collect();
+        let refs: Vec<(&str, &[u8])> = members
+            .iter()
+            .map(|(n, d)| (n.as_str(), d.as_slice()))
+            .collect();
+        let inner = archive::tests::make_zip(&refs);
+        let outer = archive::tests::make_zip(&[("inner.zip", &inner), ("late.txt", b"late")]);
+        let mut config = ExtractConfig::default();
+        config.limits.max_total_bytes = inner.len() as u64 + 350;
+        let record = walk_file(&config, "x.zip", outer);
+        assert_eq!(record.scanned.len(), 3, "{:?}", record.scanned);
+        assert_eq!(record.errors.len(), 1, "{:?}", record.errors);
+        assert_eq!(record.errors[0].0, "x.zip!inner.zip");
+        assert!(record.errors[0].1.contains("budget"), "{:?}", record.errors);
+    }
+
+    #[test]
+    fn text_that_is_not_its_claimed_format_is_still_scanned() {
+        let record = walk_file(
+            &ExtractConfig::default(),
+            "notes.pkl",
+            b"hello there\n".to_vec(),
+        );
+        assert_eq!(record.scanned, ["notes.pkl"]);
+        assert_eq!(record.errors.len(), 1);
+        let record = walk_file(&ExtractConfig::default(), "a.ipynb", b"{oops".to_vec());
+        assert_eq!(record.scanned, ["a.ipynb"]);
+        assert!(record.errors.is_empty());
+    }
+
+    #[test]
+    fn disabled_and_top_level_binary() {
+        let config = ExtractConfig {
+            enabled: false,
+            ..ExtractConfig::default()
+        };
+        let zip = archive::tests::make_zip(&[("a.txt", b"ay")]);
+        assert_eq!(walk_file(&config, "x.zip", zip).scanned, ["x.zip"]);
+        let blob = Blob {
+            data: b"\0binary on stdin".to_vec(),
+            provenance: Provenance::Stdin,
+        };
+        let mut record = Record::default();
+        walk(&ExtractConfig::default(), &blob, &mut record);
+        assert_eq!(record.scanned, ["<stdin>"]);
+    }
+
+    #[test]
+    fn detection() {
+        assert_eq!(detect(Some("a.PT"), b"PK\x03\x04rest"), Format::Zip);
+        assert_eq!(detect(Some("a.pt"), &[0x80, 2, b'}']), Format::Pickle);
+        assert_eq!(detect(Some("x/model.bin"), b"\0\x01"), Format::Binary);
+        assert_eq!(detect(Some("n.ipynb"), b"{}"), Format::Notebook);
+        assert_eq!(detect(Some("m.onnx"), b"\x08\x07\0"), Format::Protobuf);
+        assert_eq!(detect(None, b"GGUF\x03\0\0\0"), Format::Gguf);
+        assert_eq!(detect(None, b"fn main() {}"), Format::Text);
+        assert!(claims_binary(Path::new("d/m.gguf"), b"GGUF\x03\0\0\0"));
+        assert!(!claims_binary(Path::new("d/m.gguf"), b"\0\0"));
+        assert_eq!(extension(".env"), None);
+        assert_eq!(extension("a/b.tar.GZ").as_deref(), Some("gz"));
     }
 }
