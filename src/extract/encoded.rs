@@ -4,8 +4,8 @@
 //! `--max-decode-depth`).
 //!
 //! This runs on every text blob, so it must cost next to nothing on plain source code:
-//! - finding runs probes one byte per window of [`MIN_RUN`] and looks back only when the probe
-//!   is in the alphabet (each byte is looked at about twice at worst, most not at all);
+//! - runs are found 64 bytes at a time with bit masks ([`runs`]);
+//! - runs without both letter cases are not base64 (an identifier, a path, a `----` line);
 //! - a run is decoded only if its first 64 characters decode to text, so image data, hashes
 //!   and long identifiers are rejected after a few dozen bytes;
 //! - decoded bytes per blob are capped ([`Limits::max_decoded_bytes`](super::Limits)); past the
@@ -17,27 +17,15 @@ use base64::{
     Engine,
 };
 
-use super::{Derived, Emit, ExtractError};
+use std::ops::ControlFlow;
+
+use super::{runs, Derived, Emit, ExtractError};
 
 /// Shortest run worth decoding: 24 base64 characters are 18 bytes, about a short secret.
 pub const MIN_RUN: usize = 24;
 
 /// Characters decoded before the full run is: enough to tell text from binary.
 const PROBE_CHARS: usize = 64;
-
-/// Bytes that can be part of a run: base64 (standard and URL-safe), hex, percent-encoding.
-const fn alphabet_table() -> [bool; 256] {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'-' | b'_' | b'%');
-        b += 1;
-    }
-    table
-}
-
-static IN_RUN: [bool; 256] = alphabet_table();
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Encoding {
@@ -59,98 +47,111 @@ impl Encoding {
 }
 
 pub fn extract(data: &[u8], out: &mut dyn Emit) -> Result<(), ExtractError> {
-    let mut budget = out.limits().max_decoded_bytes;
-    let mut lines = LineCounter::default();
-    for (start, end) in runs(data, MIN_RUN) {
+    let mut decoder = Decoder {
+        budget: out.limits().max_decoded_bytes,
+        lines: LineCounter::default(),
+        scratch: Vec::new(),
+        result: Ok(()),
+    };
+    runs::for_each_run(data, MIN_RUN, &mut |start, end| {
+        decoder.run(data, start, with_padding(data, end), out)
+    });
+    decoder.result
+}
+
+/// Up to two `=` of base64 padding after a run belong to it.
+fn with_padding(data: &[u8], end: usize) -> usize {
+    end + data[end..]
+        .iter()
+        .take(2)
+        .take_while(|&&b| b == b'=')
+        .count()
+}
+
+struct Decoder {
+    /// Decoded bytes this blob may still produce.
+    budget: u64,
+    lines: LineCounter,
+    /// Decoding buffer, reused: most runs are rejected, and they cost no allocation.
+    scratch: Vec<u8>,
+    result: Result<(), ExtractError>,
+}
+
+impl Decoder {
+    /// Decodes one run and emits it if it is text; breaks when the budget or the walk says so.
+    fn run(
+        &mut self,
+        data: &[u8],
+        start: usize,
+        end: usize,
+        out: &mut dyn Emit,
+    ) -> ControlFlow<()> {
         let run = &data[start..end];
         let Some(encoding) = classify(run) else {
-            continue;
+            return ControlFlow::Continue(());
         };
-        if !probe(encoding, run) {
-            continue;
+        // The head first: most runs (identifiers, hashes, image data) fail there, cheaply.
+        // 64 is a multiple of 2 and 4: no partial hex pair or base64 group.
+        let head = &run[..run.len().min(PROBE_CHARS)];
+        if !decode_text(encoding, head, &mut self.scratch) {
+            return ControlFlow::Continue(());
         }
-        if decoded_size(encoding, run) > budget.min(out.room()) {
+        if decoded_size(encoding, run) > self.budget.min(out.room()) {
             // The cap bounds work and memory; it is not a finding: stop decoding this blob.
-            return Ok(());
+            return ControlFlow::Break(());
         }
-        let Some(decoded) = decode(encoding, run).filter(|d| looks_like_text(d)) else {
-            continue;
-        };
-        budget -= decoded.len() as u64;
-        let line = lines.line_of(data, start);
+        if run.len() > head.len() && !decode_text(encoding, run, &mut self.scratch) {
+            return ControlFlow::Continue(());
+        }
+        let decoded = self.scratch.clone();
+        self.budget -= decoded.len() as u64;
+        let line = self.lines.line_of(data, start);
         let detail = format!("decoded from {} at line {line}", encoding.name());
-        out.emit(Derived::part(detail, decoded))?;
-    }
-    Ok(())
-}
-
-/// Byte ranges of runs of at least `min` alphabet bytes, with up to two `=` of padding.
-fn runs(data: &[u8], min: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
-    // Invariant: `start` is 0 or just after a byte outside the alphabet.
-    let mut start = 0;
-    std::iter::from_fn(move || {
-        while start + min <= data.len() {
-            let probe = start + min - 1;
-            if !IN_RUN[usize::from(data[probe])] {
-                start = probe + 1;
-                continue;
+        match out.emit(Derived::part(detail, decoded)) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(err) => {
+                self.result = Err(err);
+                ControlFlow::Break(())
             }
-            if let Some(gap) = (start..probe)
-                .rev()
-                .find(|&j| !IN_RUN[usize::from(data[j])])
-            {
-                start = gap + 1;
-                continue;
-            }
-            let mut end = probe + 1;
-            while end < data.len() && IN_RUN[usize::from(data[end])] {
-                end += 1;
-            }
-            let run_start = start;
-            start = end;
-            let padding = data[end..]
-                .iter()
-                .take(2)
-                .take_while(|&&b| b == b'=')
-                .count();
-            return Some((run_start, end + padding));
         }
-        None
-    })
+    }
 }
 
-/// Which encoding a run is in, if any: percent escapes, then hex, then base64.
+/// Which encoding a run is in, if any, from one pass over it: percent escapes, then hex, then
+/// base64.
 fn classify(run: &[u8]) -> Option<Encoding> {
-    let percent_escapes = run
-        .windows(3)
-        .filter(|w| w[0] == b'%' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit())
-        .count();
+    let (mut upper, mut lower, mut url, mut standard, mut hex) = (false, false, false, false, true);
+    let mut percent_escapes = 0;
+    for (i, &b) in run.iter().enumerate() {
+        upper |= b.is_ascii_uppercase();
+        lower |= b.is_ascii_lowercase();
+        url |= b == b'-' || b == b'_';
+        standard |= b == b'+' || b == b'/';
+        hex &= b.is_ascii_hexdigit();
+        if b == b'%' {
+            let escape = run.get(i + 1..i + 3);
+            percent_escapes += 1;
+            if !escape.is_some_and(|e| e.iter().all(u8::is_ascii_hexdigit)) {
+                return None;
+            }
+        }
+    }
     if percent_escapes >= 2 {
         return Some(Encoding::Percent);
     }
-    if run.contains(&b'%') {
+    if percent_escapes > 0 {
         return None;
     }
-    if run.len().is_multiple_of(2) && run.iter().all(u8::is_ascii_hexdigit) {
+    if hex && run.len().is_multiple_of(2) {
         return Some(Encoding::Hex);
     }
-    let url = run.iter().any(|&b| b == b'-' || b == b'_');
-    let standard = run.iter().any(|&b| b == b'+' || b == b'/');
-    match (url, standard) {
-        (true, true) => None,
-        (true, false) => Some(Encoding::Base64Url),
-        (false, _) => Some(Encoding::Base64),
+    // Base64 output mixes cases: 24 characters without an upper or a lower case letter are
+    // almost never base64 (chance about 1e-5), but often an identifier, a path or a `----` line.
+    match (upper && lower, url, standard) {
+        (false, _, _) | (true, true, true) => None,
+        (true, true, false) => Some(Encoding::Base64Url),
+        (true, false, _) => Some(Encoding::Base64),
     }
-}
-
-/// Decodes the start of a run and checks it is text.
-fn probe(encoding: Encoding, run: &[u8]) -> bool {
-    if run.len() <= PROBE_CHARS {
-        return true;
-    }
-    // 64 is a multiple of 2 and 4: no partial hex pair or base64 group. A percent escape cut in
-    // two decodes as literal text.
-    decode(encoding, &run[..PROBE_CHARS]).is_some_and(|d| looks_like_text(&d))
 }
 
 /// At most how many bytes a run decodes to, known before decoding it.
@@ -163,20 +164,30 @@ fn decoded_size(encoding: Encoding, run: &[u8]) -> u64 {
     }
 }
 
-fn decode(encoding: Encoding, run: &[u8]) -> Option<Vec<u8>> {
-    match encoding {
-        Encoding::Base64 => base64_decode(&alphabet::STANDARD, run),
-        Encoding::Base64Url => base64_decode(&alphabet::URL_SAFE, run),
-        Encoding::Hex => hex_decode(run),
-        Encoding::Percent => Some(percent_decode(run)),
-    }
+/// Decodes `run` into `out` (cleared first) and tells whether the result is text.
+fn decode_text(encoding: Encoding, run: &[u8], out: &mut Vec<u8>) -> bool {
+    out.clear();
+    let decoded = match encoding {
+        Encoding::Base64 => base64_decode(&BASE64, run, out),
+        Encoding::Base64Url => base64_decode(&BASE64_URL, run, out),
+        Encoding::Hex => hex_decode(run, out),
+        Encoding::Percent => {
+            percent_decode(run, out);
+            true
+        }
+    };
+    decoded && looks_like_text(out)
 }
 
-fn base64_decode(alphabet: &alphabet::Alphabet, run: &[u8]) -> Option<Vec<u8>> {
-    let config = GeneralPurposeConfig::new()
-        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
-        .with_decode_allow_trailing_bits(true);
-    let engine = GeneralPurpose::new(alphabet, config);
+/// Padding optional, trailing bits tolerated: runs are cut out of text, not produced by an
+/// encoder we know.
+const LENIENT: GeneralPurposeConfig = GeneralPurposeConfig::new()
+    .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+    .with_decode_allow_trailing_bits(true);
+static BASE64: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, LENIENT);
+static BASE64_URL: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, LENIENT);
+
+fn base64_decode(engine: &GeneralPurpose, run: &[u8], out: &mut Vec<u8>) -> bool {
     let body = trim_padding(run);
     // A dangling sixth of a byte (length 4n+1) cannot be decoded; drop it.
     let body = if body.len() % 4 == 1 {
@@ -184,7 +195,7 @@ fn base64_decode(alphabet: &alphabet::Alphabet, run: &[u8]) -> Option<Vec<u8>> {
     } else {
         body
     };
-    engine.decode(body).ok()
+    engine.decode_vec(body, out).is_ok()
 }
 
 fn trim_padding(run: &[u8]) -> &[u8] {
@@ -192,18 +203,21 @@ fn trim_padding(run: &[u8]) -> &[u8] {
     &run[..end]
 }
 
-fn hex_decode(run: &[u8]) -> Option<Vec<u8>> {
-    run.chunks_exact(2)
-        .map(|pair| Some(hex_value(pair[0])? << 4 | hex_value(pair[1])?))
-        .collect()
+fn hex_decode(run: &[u8], out: &mut Vec<u8>) -> bool {
+    for pair in run.chunks_exact(2) {
+        match (hex_value(pair[0]), hex_value(pair[1])) {
+            (Some(high), Some(low)) => out.push(high << 4 | low),
+            _ => return false,
+        }
+    }
+    true
 }
 
 fn hex_value(digit: u8) -> Option<u8> {
     char::from(digit).to_digit(16).map(|d| d as u8)
 }
 
-fn percent_decode(run: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(run.len());
+fn percent_decode(run: &[u8], out: &mut Vec<u8>) {
     let mut i = 0;
     while i < run.len() {
         let escape = (run[i] == b'%')
@@ -220,7 +234,6 @@ fn percent_decode(run: &[u8]) -> Vec<u8> {
             }
         }
     }
-    out
 }
 
 /// UTF-8 (a character cut at the end is fine) with no control characters but whitespace, and
@@ -312,10 +325,10 @@ mod tests {
     }
 
     #[test]
-    fn runs_are_found_exactly() {
-        let data = b"x aaaaaaaaaaaaaaaaaaaaaaaaa== y bbbb, cccccccccccccccccccccccc";
-        assert_eq!(runs(data, 24).collect::<Vec<_>>(), [(2, 29), (38, 62)]);
-        assert_eq!(runs(b"short", 24).count(), 0);
+    fn padding_belongs_to_the_run() {
+        let data = b"aaaa=== b";
+        assert_eq!(with_padding(data, 4), 6);
+        assert_eq!(with_padding(data, 9), 9);
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod gguf;
 mod notebook;
 mod pickle;
 mod protobuf;
+mod runs;
 mod safetensors;
 mod strings;
 
