@@ -11,13 +11,13 @@
 //! - decoded bytes per blob are capped ([`Limits::max_decoded_bytes`](super::Limits)); past the
 //!   cap the rest of the blob is not decoded.
 
+use std::ops::ControlFlow;
+
 use base64::{
     alphabet,
     engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig},
     Engine,
 };
-
-use std::ops::ControlFlow;
 
 use super::{runs, Derived, Emit, ExtractError};
 
