@@ -38,10 +38,10 @@ impl<'a> ByteReader<'a> {
     /// The next `len` bytes; `what` names the structure in the error.
     pub fn take(&mut self, len: u64, what: &'static str) -> Result<&'a [u8], ExtractError> {
         if len > self.remaining() as u64 {
-            return Err(ExtractError::Absurd {
+            return Err(ExtractError::PastEnd {
                 what,
-                value: len,
-                limit: self.remaining() as u64,
+                len,
+                left: self.remaining() as u64,
                 offset: self.pos as u64,
             });
         }
@@ -115,7 +115,7 @@ mod tests {
         assert_eq!(r.u32("n").unwrap(), 9);
         let err = r.take(u64::MAX, "string").unwrap_err();
         assert!(
-            matches!(err, ExtractError::Absurd { offset: 4, .. }),
+            matches!(err, ExtractError::PastEnd { offset: 4, .. }),
             "{err}"
         );
     }

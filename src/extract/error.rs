@@ -9,7 +9,15 @@ pub enum ExtractError {
     Truncated { what: &'static str, offset: u64 },
     /// A structure that does not follow its format.
     Malformed { what: String, offset: u64 },
-    /// A declared length or count no real file has, refused before any allocation.
+    /// A declared length that runs past the end of the data: a cut file, or an absurd length
+    /// (`2^64 - 1`); refused before any allocation.
+    PastEnd {
+        what: &'static str,
+        len: u64,
+        left: u64,
+        offset: u64,
+    },
+    /// A declared length or count over a limit, refused before any allocation.
     Absurd {
         what: &'static str,
         value: u64,
@@ -68,6 +76,16 @@ impl fmt::Display for ExtractError {
             ExtractError::Malformed { what, offset } => {
                 write!(f, "malformed: {what} at byte {offset}")
             }
+            ExtractError::PastEnd {
+                what,
+                len,
+                left,
+                offset,
+            } => write!(
+                f,
+                "{what} of {len} bytes at byte {offset} runs past the end of the data \
+                 ({left} bytes left)"
+            ),
             ExtractError::Absurd {
                 what,
                 value,

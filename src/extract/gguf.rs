@@ -347,6 +347,6 @@ pub(crate) mod tests {
         file.extend_from_slice(&TYPE_STRING.to_le_bytes());
         file.extend_from_slice(&u64::MAX.to_le_bytes());
         let err = extract(&file, &mut Collect::default()).unwrap_err();
-        assert!(matches!(err, ExtractError::Absurd { .. }), "{err}");
+        assert!(matches!(err, ExtractError::PastEnd { .. }), "{err}");
     }
 }

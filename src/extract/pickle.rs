@@ -126,45 +126,45 @@ fn argument<'a>(
         b'V' => constant(Kind::RawUnicode, reader.line("UNICODE argument")?),
         b'X' => {
             let len = reader.u32("BINUNICODE length")?;
-            constant(Kind::Utf8, reader.take(len.into(), "BINUNICODE length")?)
+            constant(Kind::Utf8, reader.take(len.into(), "BINUNICODE argument")?)
         }
         0x8c => {
             let len = reader.u8("SHORT_BINUNICODE length")?;
             constant(
                 Kind::Utf8,
-                reader.take(len.into(), "SHORT_BINUNICODE length")?,
+                reader.take(len.into(), "SHORT_BINUNICODE argument")?,
             )
         }
         0x8d => {
             let len = reader.u64("BINUNICODE8 length")?;
-            constant(Kind::Utf8, reader.take(len, "BINUNICODE8 length")?)
+            constant(Kind::Utf8, reader.take(len, "BINUNICODE8 argument")?)
         }
         b'T' => {
             let len = reader.u32("BINSTRING length")?;
             // A signed length in the format: negative ones are refused by `take` as absurd.
-            constant(Kind::Bytes, reader.take(len.into(), "BINSTRING length")?)
+            constant(Kind::Bytes, reader.take(len.into(), "BINSTRING argument")?)
         }
         b'U' => {
             let len = reader.u8("SHORT_BINSTRING length")?;
             constant(
                 Kind::Bytes,
-                reader.take(len.into(), "SHORT_BINSTRING length")?,
+                reader.take(len.into(), "SHORT_BINSTRING argument")?,
             )
         }
         b'B' => {
             let len = reader.u32("BINBYTES length")?;
-            constant(Kind::Bytes, reader.take(len.into(), "BINBYTES length")?)
+            constant(Kind::Bytes, reader.take(len.into(), "BINBYTES argument")?)
         }
         b'C' => {
             let len = reader.u8("SHORT_BINBYTES length")?;
             constant(
                 Kind::Bytes,
-                reader.take(len.into(), "SHORT_BINBYTES length")?,
+                reader.take(len.into(), "SHORT_BINBYTES argument")?,
             )
         }
         0x8e | 0x96 => {
             let len = reader.u64("BINBYTES8 length")?;
-            constant(Kind::Bytes, reader.take(len, "BINBYTES8 length")?)
+            constant(Kind::Bytes, reader.take(len, "BINBYTES8 argument")?)
         }
         other => Err(ExtractError::malformed(
             format!("unknown pickle opcode 0x{other:02x}"),
@@ -178,10 +178,10 @@ fn frame(reader: &mut ByteReader<'_>) -> Result<(), ExtractError> {
     let offset = reader.pos();
     let len = reader.u64("FRAME length")?;
     if len > reader.remaining() as u64 {
-        return Err(ExtractError::Absurd {
-            what: "FRAME length",
-            value: len,
-            limit: reader.remaining() as u64,
+        return Err(ExtractError::PastEnd {
+            what: "FRAME",
+            len,
+            left: reader.remaining() as u64,
             offset: offset as u64,
         });
     }
@@ -362,8 +362,8 @@ pub(crate) mod tests {
         assert!(
             matches!(
                 err,
-                ExtractError::Absurd {
-                    what: "BINUNICODE8 length",
+                ExtractError::PastEnd {
+                    what: "BINUNICODE8 argument",
                     offset: 11,
                     ..
                 }
