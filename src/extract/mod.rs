@@ -13,7 +13,7 @@
 //! scan error, with the path and the reason, and the scan goes on.
 //!
 //! Detection costs one look at a few magic bytes and the file extension, so a blob no extractor
-//! claims (plain source code) only pays for the encoded-run search in [`encoded`].
+//! claims (plain source code) only pays for the encoded-run search (`encoded.rs`).
 
 mod archive;
 mod bytes;
