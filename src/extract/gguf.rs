@@ -24,6 +24,18 @@ const MAX_ARRAY_NESTING: usize = 4;
 const TYPE_STRING: u32 = 8;
 const TYPE_ARRAY: u32 = 9;
 
+/// `GGUF` and a version from 1 to 3 in either byte order: a text file that starts with the
+/// word is not taken for a model.
+pub fn sniff(data: &[u8]) -> bool {
+    let Some(version) = data.get(4..8) else {
+        return false;
+    };
+    let version: [u8; 4] = version.try_into().unwrap_or_default();
+    data.starts_with(b"GGUF")
+        && ((1..=3).contains(&u32::from_le_bytes(version))
+            || (1..=3).contains(&u32::from_be_bytes(version)))
+}
+
 pub fn extract(data: &[u8], out: &mut dyn Emit) -> Result<(), ExtractError> {
     let mut reader = ByteReader::new(data);
     let header = read_header(&mut reader)?;
@@ -327,6 +339,14 @@ pub(crate) mod tests {
         let mut out = Collect::default();
         extract(&gguf.build(), &mut out).unwrap();
         assert_eq!(out.texts(), ["a big-endian model"]);
+    }
+
+    #[test]
+    fn sniffing() {
+        assert!(sniff(&sample().build()));
+        assert!(sniff(b"GGUF\0\0\0\x03"));
+        assert!(!sniff(b"GGUF is a file format"));
+        assert!(!sniff(b"GGUF"));
     }
 
     #[test]

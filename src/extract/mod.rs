@@ -195,7 +195,7 @@ pub fn detect(name: Option<&str>, data: &[u8]) -> Format {
         Format::Zip
     } else if data.starts_with(&[0x1f, 0x8b]) {
         Format::Gzip
-    } else if data.starts_with(b"GGUF") {
+    } else if gguf::sniff(data) {
         Format::Gguf
     } else if data.get(257..262) == Some(b"ustar") {
         Format::Tar
@@ -614,6 +614,10 @@ mod tests {
         assert_eq!(detect(Some("n.ipynb"), b"{}"), Format::Notebook);
         assert_eq!(detect(Some("m.onnx"), b"\x08\x07\0"), Format::Protobuf);
         assert_eq!(detect(None, b"GGUF\x03\0\0\0"), Format::Gguf);
+        assert_eq!(
+            detect(Some("notes.md"), b"GGUF files hold models"),
+            Format::Text
+        );
         assert_eq!(detect(None, b"fn main() {}"), Format::Text);
         assert!(claims_binary(Path::new("d/m.gguf"), b"GGUF\x03\0\0\0"));
         assert!(!claims_binary(Path::new("d/m.gguf"), b"\0\0"));
