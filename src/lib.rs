@@ -18,6 +18,7 @@
 //! ```
 
 pub mod engine;
+pub mod extract;
 pub mod finding;
 pub mod pipeline;
 pub mod progress;

@@ -26,6 +26,7 @@ use rayon::prelude::*;
 
 use crate::{
     engine::Scanner,
+    extract::{self, ExtractConfig, ExtractError},
     finding::{Finding, FindingCollector},
     progress::Progress,
     source::{
@@ -56,6 +57,8 @@ pub struct GitOptions {
 #[derive(Clone, Debug, Default)]
 pub struct ScanConfig {
     pub walk: WalkOptions,
+    /// Archives, notebooks, model files, encoded runs: see [`extract`].
+    pub extract: ExtractConfig,
     /// Worker threads; 0 means one per core.
     pub threads: usize,
     pub show_progress: bool,
@@ -110,15 +113,49 @@ struct ScanState {
     collector: Mutex<FindingCollector>,
     errors: Mutex<Vec<ScanError>>,
     notes: Mutex<Vec<String>>,
+    extract: ExtractConfig,
+}
+
+/// The extractor stage pushes the outer blob and every derived one here.
+struct EngineSink<'a> {
+    state: &'a ScanState,
+    scanner: &'a Scanner,
+}
+
+impl extract::Sink for EngineSink<'_> {
+    fn scan(&mut self, blob: &Blob) {
+        self.state.scan_one(self.scanner, blob);
+    }
+
+    fn skip(&mut self, reason: SkipReason) {
+        self.state.skip(reason);
+    }
+
+    fn error(&mut self, provenance: &Provenance, error: &ExtractError) {
+        let message = match provenance.within() {
+            Some(within) => format!("{within}: {error}"),
+            None => error.to_string(),
+        };
+        self.state.error_at(provenance.path().to_string(), message);
+    }
 }
 
 impl ScanState {
+    /// Scans a blob and everything the extractors find inside it.
     fn scan_blob(&self, scanner: &Scanner, blob: &Blob, progress: &Progress) {
+        let mut sink = EngineSink {
+            state: self,
+            scanner,
+        };
+        extract::walk(&self.extract, blob, &mut sink);
+        progress.blob_done(blob.data.len() as u64);
+    }
+
+    fn scan_one(&self, scanner: &Scanner, blob: &Blob) {
         let matches = scanner.scan(&blob.data);
         self.blobs.fetch_add(1, Ordering::Relaxed);
         self.bytes
             .fetch_add(blob.data.len() as u64, Ordering::Relaxed);
-        progress.blob_done(blob.data.len() as u64);
         if !matches.is_empty() {
             let mut collector = self.collector.lock().expect("collector lock");
             collector.add(scanner, &blob.provenance, &blob.data, &matches);
@@ -207,7 +244,10 @@ struct ScannedRepo {
 /// Scans every input and folds the findings.
 pub fn scan_inputs(scanner: &Scanner, config: &ScanConfig, inputs: &[Input]) -> ScanOutput {
     let started = Instant::now();
-    let state = ScanState::default();
+    let state = ScanState {
+        extract: config.extract.clone(),
+        ..ScanState::default()
+    };
     let progress = Progress::new(config.show_progress);
     let mut repos = Vec::new();
     for input in inputs {

@@ -10,11 +10,12 @@ use anyhow::{Context, Result};
 use clap::Args;
 use leakhound::{
     engine::ScannerBuilder,
+    extract::{ExtractConfig, Limits},
     pipeline::{scan_inputs, scan_staged, GitOptions, Input, ScanConfig},
     report::{self, Format, ReportOptions},
     rules::Confidence,
     source::{
-        fs::{build_excludes, WalkOptions},
+        fs::{build_excludes, BinaryPolicy, WalkOptions},
         git::{self, remote::is_remote_url, HistorySelection, Since},
     },
 };
@@ -100,6 +101,16 @@ pub struct ScanArgs {
     /// Follow symbolic links (by default they are skipped and counted).
     #[arg(long, help_heading = "Inputs")]
     follow_symlinks: bool,
+    /// Do not look inside archives, notebooks, model files or encoded runs; skip binary files.
+    #[arg(long, conflicts_with = "scan_binaries", help_heading = "Extraction")]
+    no_extract: bool,
+    /// Scan the printable strings of binary files no extractor understands (default: skip them).
+    #[arg(long, help_heading = "Extraction")]
+    scan_binaries: bool,
+    /// Follow base64, hex and percent-encoded runs this many decodings deep (0: do not decode).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_decode_depth, help_heading = "Extraction")]
+    max_decode_depth: usize,
+
     /// Worker threads (default: one per core).
     #[arg(
         short = 'j',
@@ -155,6 +166,15 @@ impl ScanArgs {
                 follow_symlinks: self.follow_symlinks,
                 excludes,
                 max_file_size: self.max_file_size,
+                binary: self.binary_policy(),
+            },
+            extract: ExtractConfig {
+                enabled: !self.no_extract,
+                scan_binaries: self.scan_binaries,
+                limits: Limits {
+                    max_decode_depth: self.max_decode_depth,
+                    ..Limits::default()
+                },
             },
             threads: self.threads,
             show_progress: !self.quiet && self.progress.resolve(stderr_is_terminal()),
@@ -172,6 +192,16 @@ impl ScanArgs {
                 },
             },
         })
+    }
+
+    fn binary_policy(&self) -> BinaryPolicy {
+        if self.no_extract {
+            BinaryPolicy::Skip
+        } else if self.scan_binaries {
+            BinaryPolicy::All
+        } else {
+            BinaryPolicy::Extractable
+        }
     }
 
     fn inputs(&self) -> Vec<Input> {

@@ -10,7 +10,6 @@ use crate::{
     finding::{Finding, Location},
     pipeline::ScanOutput,
     rules::Confidence,
-    source::Provenance,
 };
 
 /// At most this many locations are listed per finding; the rest are counted.
@@ -73,10 +72,13 @@ fn write_finding(
         .enumerate()
     {
         let label = if i == 0 { "  found:  " } else { "          " };
-        let place = format!(
+        let mut place = format!(
             "{}:{}:{}",
             location.provenance, location.line, location.column
         );
+        if let Some(within) = location.provenance.within() {
+            place.push_str(&format!(" ({within})"));
+        }
         writeln!(
             out,
             "{label} {}{}",
@@ -105,7 +107,7 @@ fn write_finding(
 /// For a git blob: the commit that introduced it, its author and date, and whether it is gone
 /// from every branch.
 fn git_detail(location: &Location, style: &Style) -> String {
-    let Provenance::Git(git) = &location.provenance else {
+    let Some(git) = location.provenance.git() else {
         return String::new();
     };
     let mut detail = String::new();

@@ -9,7 +9,7 @@ use super::{mask_secret, ReportOptions};
 use crate::{
     finding::{Finding, Location},
     pipeline::{ScanError, ScanOutput},
-    source::{hub::HubLocation, CommitInfo, Provenance},
+    source::{hub::HubLocation, CommitInfo},
 };
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -49,6 +49,10 @@ pub struct JsonFinding<'a> {
 struct JsonLocation<'a> {
     source: &'static str,
     path: &'a str,
+    /// Where inside the path, for extracted content: `cell 3`, `pickle string at offset 91`,
+    /// `decoded from base64 at line 7`. Line and column then count within that part.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    within: Option<String>,
     line: usize,
     column: usize,
     end_line: usize,
@@ -167,6 +171,7 @@ impl<'a> JsonLocation<'a> {
         JsonLocation {
             source: location.provenance.kind(),
             path: location.provenance.path(),
+            within: location.provenance.within(),
             line: location.line,
             column: location.column,
             end_line: location.end_line,
@@ -174,16 +179,13 @@ impl<'a> JsonLocation<'a> {
             offset: location.offset,
             fingerprint: &location.fingerprint,
             snippet: render_snippet(location, options),
-            git: match &location.provenance {
-                Provenance::Git(git) => Some(JsonGit {
-                    repository: &git.repository,
-                    blob_id: &git.blob_id,
-                    commit: git.commit.as_ref().map(JsonCommit::new),
-                    present_in_branches: &git.present_in,
-                    deleted: git.present_in.is_empty(),
-                }),
-                _ => None,
-            },
+            git: location.provenance.git().map(|git| JsonGit {
+                repository: &git.repository,
+                blob_id: &git.blob_id,
+                commit: git.commit.as_ref().map(JsonCommit::new),
+                present_in_branches: &git.present_in,
+                deleted: git.present_in.is_empty(),
+            }),
             hub: JsonHub::of(location),
         }
     }

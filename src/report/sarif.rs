@@ -126,7 +126,7 @@ fn result(
         "ruleId": finding.rule_id,
         "ruleIndex": rule_index,
         "level": level(finding.confidence),
-        "message": { "text": format!("{} found: {}", finding.rule_name, secret) },
+        "message": { "text": message(finding, location, &secret) },
         "locations": [{
             "physicalLocation": {
                 "artifactLocation": { "uri": artifact_uri(&location.provenance) },
@@ -156,7 +156,7 @@ fn properties(finding: &Finding, location: &Location) -> Value {
         "confidence": finding.confidence.as_str(),
         "entropy": (finding.entropy * 1000.0).round() / 1000.0,
     });
-    if let Provenance::Git(git) = &location.provenance {
+    if let Some(git) = location.provenance.git() {
         properties["repository"] = json!(git.repository);
         properties["blobId"] = json!(git.blob_id);
         properties["presentInBranches"] = json!(git.present_in);
@@ -175,6 +175,20 @@ fn properties(finding: &Finding, location: &Location) -> Value {
     properties
 }
 
+/// "<rule> found: <secret>", plus where inside the file for extracted content (the region's
+/// line and column then count within that part, not within the file).
+fn message(finding: &Finding, location: &Location, secret: &str) -> String {
+    let mut text = format!("{} found: {secret}", finding.rule_name);
+    if let Provenance::Extracted { .. } = location.provenance {
+        text.push_str(&format!(" (in {}", location.provenance.path()));
+        if let Some(within) = location.provenance.within() {
+            text.push_str(&format!(", {within}"));
+        }
+        text.push(')');
+    }
+    text
+}
+
 /// A URI reference for a path: relative paths stay relative (GitHub resolves them against the
 /// repository root), absolute ones become `file://` URIs; reserved bytes are percent-encoded.
 fn artifact_uri(provenance: &Provenance) -> String {
@@ -185,6 +199,8 @@ fn artifact_uri(provenance: &Provenance) -> String {
         Provenance::Stdin => return "stdin".to_string(),
         // The file at its commit, or the discussion: an absolute https URI.
         Provenance::Hub(location) => return location.url(None),
+        // Extracted content points at the file it came from; the message says where inside.
+        Provenance::Extracted { parent, .. } => return artifact_uri(parent),
     };
     let encoded = percent_encode_path(path);
     if path.starts_with('/') {

@@ -23,6 +23,29 @@ pub struct WalkOptions {
     pub follow_symlinks: bool,
     pub excludes: GlobSet,
     pub max_file_size: u64,
+    pub binary: BinaryPolicy,
+}
+
+/// What [`read_file`] does with a binary file (a NUL byte in its first 8 KiB).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BinaryPolicy {
+    /// Skip and count it (`--no-extract`).
+    Skip,
+    /// Read it if an extractor understands it (archive, model file), else skip and count it.
+    #[default]
+    Extractable,
+    /// Read it (`--scan-binaries`: unknown formats yield their printable strings).
+    All,
+}
+
+impl BinaryPolicy {
+    fn keeps(self, path: &Path, data: &[u8]) -> bool {
+        match self {
+            BinaryPolicy::Skip => false,
+            BinaryPolicy::Extractable => crate::extract::claims_binary(path, data),
+            BinaryPolicy::All => true,
+        }
+    }
 }
 
 impl Default for WalkOptions {
@@ -32,6 +55,7 @@ impl Default for WalkOptions {
             follow_symlinks: false,
             excludes: GlobSet::empty(),
             max_file_size: crate::DEFAULT_MAX_FILE_SIZE,
+            binary: BinaryPolicy::default(),
         }
     }
 }
@@ -125,7 +149,8 @@ pub enum ReadOutcome {
     Skipped(SkipReason),
 }
 
-/// Reads a file for scanning, enforcing the size limit and skipping binary content.
+/// Reads a file for scanning, enforcing the size limit and skipping binary content that
+/// [`WalkOptions::binary`] does not keep.
 pub fn read_file(path: &Path, options: &WalkOptions) -> io::Result<ReadOutcome> {
     let file = File::open(path)?;
     let size = file.metadata()?.len();
@@ -139,7 +164,7 @@ pub fn read_file(path: &Path, options: &WalkOptions) -> io::Result<ReadOutcome> 
     if data.len() as u64 > options.max_file_size {
         return Ok(ReadOutcome::Skipped(SkipReason::TooLarge));
     }
-    if is_binary(&data) {
+    if is_binary(&data) && !options.binary.keeps(path, &data) {
         return Ok(ReadOutcome::Skipped(SkipReason::Binary));
     }
     Ok(ReadOutcome::Blob(Blob {

@@ -21,6 +21,14 @@ pub enum Provenance {
     Git(Box<GitLocation>),
     /// A file or discussion on the Hugging Face Hub (boxed: it is the largest variant).
     Hub(Box<hub::HubLocation>),
+    /// Content an extractor pulled out of another blob (see `crate::extract`): an archive
+    /// member, a notebook cell, a model-file string, a decoded base64 run.
+    Extracted {
+        parent: Box<Provenance>,
+        inner: Inner,
+        /// The display path, computed once: `parent!member` for members, else the parent's.
+        path: String,
+    },
 }
 
 /// Where a git blob was found. The commit details and branch presence are filled in after the
@@ -52,33 +60,101 @@ pub struct CommitInfo {
     pub summary: String,
 }
 
+/// Where derived content sits inside its parent blob.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Inner {
+    /// A named member of a container (archive entry, PyTorch `archive/data.pkl`); it shows in
+    /// the path: `release.zip!config/.env`.
+    Member(String),
+    /// A part with no file name of its own (`cell 3`, `pickle string at offset 1234`,
+    /// `decoded from base64 at line 7`); it shows in the location, not the path.
+    Part(String),
+}
+
 impl Provenance {
-    /// The path shown in reports: the file path, `<stdin>`, or `hf://owner/name/path`.
+    /// The path shown in reports: the file path, `<stdin>`, or `outer!member` for extracted
+    /// content.
     pub fn path(&self) -> &str {
         match self {
             Provenance::File { path } => path,
             Provenance::Stdin => "<stdin>",
             Provenance::Git(git) => &git.path,
             Provenance::Hub(location) => location.display(),
+            Provenance::Extracted { path, .. } => path,
         }
     }
 
-    /// The Hub location, for reports that show its extra fields.
+    /// The Hub location of this content (or of the file it was extracted from), for reports
+    /// that show its extra fields.
     pub fn hub(&self) -> Option<&hub::HubLocation> {
-        match self {
+        match self.root() {
             Provenance::Hub(location) => Some(location),
             _ => None,
         }
     }
 
-    /// The kind of source, as written in JSON reports.
+    /// The kind of source, as written in JSON reports (for extracted content, its root's).
     pub fn kind(&self) -> &'static str {
         match self {
             Provenance::File { .. } => "file",
             Provenance::Stdin => "stdin",
             Provenance::Git(_) => "git",
             Provenance::Hub(_) => "hub",
+            Provenance::Extracted { parent, .. } => parent.kind(),
         }
+    }
+
+    /// Provenance for content extracted from `parent`.
+    pub fn extracted(parent: &Provenance, inner: Inner) -> Provenance {
+        let path = match &inner {
+            Inner::Member(name) => format!("{}!{name}", parent.path()),
+            Inner::Part(_) => parent.path().to_string(),
+        };
+        Provenance::Extracted {
+            parent: Box::new(parent.clone()),
+            inner,
+            path,
+        }
+    }
+
+    /// The outermost provenance: the file, blob or stream the user named.
+    pub fn root(&self) -> &Provenance {
+        match self {
+            Provenance::Extracted { parent, .. } => parent.root(),
+            other => other,
+        }
+    }
+
+    /// The git location of this content or of the blob it was extracted from.
+    pub fn git(&self) -> Option<&GitLocation> {
+        match self.root() {
+            Provenance::Git(git) => Some(git),
+            _ => None,
+        }
+    }
+
+    /// Mutable access to the git location, for filling in provenance after a scan.
+    pub fn git_mut(&mut self) -> Option<&mut GitLocation> {
+        match self {
+            Provenance::Git(git) => Some(git),
+            Provenance::Extracted { parent, .. } => parent.git_mut(),
+            _ => None,
+        }
+    }
+
+    /// The parts (cells, offsets, decodings) between the path and the content, outermost
+    /// first, joined by `; `; `None` for content that is a whole file or member.
+    pub fn within(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        let mut current = self;
+        while let Provenance::Extracted { parent, inner, .. } = current {
+            if let Inner::Part(part) = inner {
+                parts.push(part.as_str());
+            }
+            current = parent;
+        }
+        parts.reverse();
+        (!parts.is_empty()).then(|| parts.join("; "))
     }
 }
 

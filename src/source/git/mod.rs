@@ -290,7 +290,7 @@ pub fn enrich(repo: &Repository, repository: &str, commits: &[Oid], findings: &m
     let mut commit_cache: HashMap<usize, Option<CommitInfo>> = HashMap::new();
     for finding in findings.iter_mut() {
         for location in &mut finding.locations {
-            let Provenance::Git(git) = &mut location.provenance else {
+            let Some(git) = location.provenance.git_mut() else {
                 continue;
             };
             if git.repository != repository {
@@ -315,10 +315,7 @@ fn git_locations(findings: &[Finding]) -> impl Iterator<Item = &GitLocation> {
     findings
         .iter()
         .flat_map(|f| &f.locations)
-        .filter_map(|l| match &l.provenance {
-            Provenance::Git(git) => Some(git.as_ref()),
-            _ => None,
-        })
+        .filter_map(|l| l.provenance.git())
 }
 
 fn commit_info(repo: &Repository, oid: Oid) -> Option<CommitInfo> {
