@@ -51,7 +51,8 @@ fn write_rule(code: &mut String, file: &str, rule: raw::RawRule) {
          provider: {provider:?}, keywords: {keywords}, pattern: {pattern:?}, \
          min_entropy: {min_entropy}, confidence: Confidence::{confidence:?}, \
          min_char_classes: {min_char_classes}, checksum: {checksum}, window: {window}, \
-         examples: {examples}, negative_examples: {negative_examples}, references: {references} }},",
+         examples: {examples}, negative_examples: {negative_examples}, references: {references}, \
+         pairs_with: {pairs_with} }},",
         line = rule.id.referenced.line(),
         id = rule.id.value,
         name = rule.name,
@@ -67,6 +68,7 @@ fn write_rule(code: &mut String, file: &str, rule: raw::RawRule) {
         examples = list(&rule.examples),
         negative_examples = list(&rule.negative_examples),
         references = list(&rule.references),
+        pairs_with = list(&rule.pairs_with),
     )
     .unwrap();
 }

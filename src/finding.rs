@@ -58,12 +58,28 @@ pub struct Finding {
     pub secret: String,
     pub entropy: f64,
     pub locations: Vec<Location>,
+    /// The other parts of a multi-part credential found next to this one (rule `pairs_with`).
+    pub related: Vec<Related>,
 }
+
+/// A finding that completes another one: the key id next to a secret key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Related {
+    pub finding_id: String,
+    pub rule_id: String,
+    pub path: String,
+    pub line: usize,
+}
+
+/// How many lines apart two parts of one credential may be to count as a pair.
+const PAIR_DISTANCE: usize = 10;
 
 /// Folds matches from many blobs, in any order, into sorted findings.
 #[derive(Default)]
 pub struct FindingCollector {
     by_secret: BTreeMap<(String, String), Finding>,
+    /// `pairs_with` of every rule seen, for linking multi-part credentials at the end.
+    pairs: BTreeMap<String, Vec<String>>,
 }
 
 impl FindingCollector {
@@ -82,6 +98,11 @@ impl FindingCollector {
         let mut cursor = LineCursor::default();
         for m in matches {
             let rule = scanner.rule(m.rule);
+            if !rule.pairs_with.is_empty() {
+                self.pairs
+                    .entry(rule.id.clone())
+                    .or_insert_with(|| rule.pairs_with.clone());
+            }
             let secret = String::from_utf8_lossy(&data[m.start..m.end]).into_owned();
             let location = locate(&mut cursor, data, m, provenance, &rule.id, &secret);
             let finding = self
@@ -96,6 +117,7 @@ impl FindingCollector {
                     secret,
                     entropy: m.entropy,
                     locations: Vec::new(),
+                    related: Vec::new(),
                 });
             finding.locations.push(location);
         }
@@ -103,6 +125,7 @@ impl FindingCollector {
 
     /// The findings, ordered by first location, each with its locations sorted.
     pub fn into_findings(self) -> Vec<Finding> {
+        let pairs = self.pairs;
         let mut findings: Vec<Finding> = self
             .by_secret
             .into_values()
@@ -120,7 +143,54 @@ impl FindingCollector {
             let key = |f: &Finding| (f.locations[0].provenance.clone(), f.locations[0].offset);
             key(a).cmp(&key(b)).then_with(|| a.rule_id.cmp(&b.rule_id))
         });
+        link_pairs(&mut findings, &pairs);
         findings
+    }
+}
+
+/// Marks findings of paired rules (`pairs_with`, either direction) that sit within
+/// [`PAIR_DISTANCE`] lines of each other in the same file or blob as related, both ways.
+fn link_pairs(findings: &mut [Finding], pairs: &BTreeMap<String, Vec<String>>) {
+    let paired = |a: &str, b: &str| {
+        pairs.get(a).is_some_and(|p| p.iter().any(|id| id == b))
+            || pairs.get(b).is_some_and(|p| p.iter().any(|id| id == a))
+    };
+    let candidates: Vec<usize> = (0..findings.len())
+        .filter(|&i| {
+            findings
+                .iter()
+                .any(|other| paired(&findings[i].rule_id, &other.rule_id))
+        })
+        .collect();
+    let mut links: Vec<(usize, Related)> = Vec::new();
+    for (n, &i) in candidates.iter().enumerate() {
+        for &j in &candidates[n + 1..] {
+            let (a, b) = (&findings[i], &findings[j]);
+            if !paired(&a.rule_id, &b.rule_id) {
+                continue;
+            }
+            let near = a.locations.iter().find_map(|la| {
+                b.locations
+                    .iter()
+                    .find(|lb| {
+                        la.provenance == lb.provenance && la.line.abs_diff(lb.line) <= PAIR_DISTANCE
+                    })
+                    .map(|lb| (la, lb))
+            });
+            if let Some((la, lb)) = near {
+                let related = |f: &Finding, l: &Location| Related {
+                    finding_id: f.id.clone(),
+                    rule_id: f.rule_id.clone(),
+                    path: l.provenance.path().to_string(),
+                    line: l.line,
+                };
+                links.push((i, related(b, lb)));
+                links.push((j, related(a, la)));
+            }
+        }
+    }
+    for (index, related) in links {
+        findings[index].related.push(related);
     }
 }
 

@@ -93,6 +93,13 @@ fn write_finding(
             finding.locations.len() - MAX_LOCATIONS_SHOWN
         )?;
     }
+    for related in &finding.related {
+        writeln!(
+            out,
+            "  pairs:   {} at {}:{}",
+            related.rule_id, related.path, related.line
+        )?;
+    }
     writeln!(
         out,
         "  line:    {}",

@@ -43,6 +43,17 @@ pub struct JsonFinding<'a> {
     secret: Option<&'a str>,
     entropy: f64,
     locations: Vec<JsonLocation<'a>>,
+    /// Other parts of the same credential found next to it (an AWS key id and its secret).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    related: Vec<JsonRelated<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonRelated<'a> {
+    id: &'a str,
+    rule_id: &'a str,
+    path: &'a str,
+    line: usize,
 }
 
 #[derive(Serialize)]
@@ -161,6 +172,16 @@ impl<'a> JsonFinding<'a> {
                 .locations
                 .iter()
                 .map(|l| JsonLocation::new(l, options))
+                .collect(),
+            related: finding
+                .related
+                .iter()
+                .map(|r| JsonRelated {
+                    id: &r.finding_id,
+                    rule_id: &r.rule_id,
+                    path: &r.path,
+                    line: r.line,
+                })
                 .collect(),
         }
     }

@@ -156,6 +156,13 @@ fn properties(finding: &Finding, location: &Location) -> Value {
         "confidence": finding.confidence.as_str(),
         "entropy": (finding.entropy * 1000.0).round() / 1000.0,
     });
+    if !finding.related.is_empty() {
+        properties["related"] = finding
+            .related
+            .iter()
+            .map(|r| json!({ "findingId": r.finding_id, "ruleId": r.rule_id, "path": r.path, "line": r.line }))
+            .collect();
+    }
     if let Some(git) = location.provenance.git() {
         properties["repository"] = json!(git.repository);
         properties["blobId"] = json!(git.blob_id);

@@ -132,6 +132,7 @@ fn convert_rule(file: &str, raw: RawRule) -> Result<Rule, RuleError> {
         examples: raw.examples,
         negative_examples: raw.negative_examples,
         references: raw.references,
+        pairs_with: raw.pairs_with,
         origin: RuleOrigin {
             file: file.to_string(),
             line: raw.id.referenced.line(),

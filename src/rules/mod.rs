@@ -36,6 +36,7 @@ struct BuiltinRule {
     examples: &'static [&'static str],
     negative_examples: &'static [&'static str],
     references: &'static [&'static str],
+    pairs_with: &'static [&'static str],
 }
 
 impl BuiltinRule {
@@ -55,6 +56,7 @@ impl BuiltinRule {
             examples: strings(self.examples),
             negative_examples: strings(self.negative_examples),
             references: strings(self.references),
+            pairs_with: strings(self.pairs_with),
             origin: RuleOrigin {
                 file: self.file.to_string(),
                 line: self.line,
@@ -92,6 +94,9 @@ pub struct Rule {
     /// Inputs that must not produce a finding of this rule.
     pub negative_examples: Vec<String>,
     pub references: Vec<String>,
+    /// Rules whose findings complete this one (an AWS key id and its secret key): found within
+    /// a few lines of each other in the same file, they are reported as related.
+    pub pairs_with: Vec<String>,
     /// Where the rule was defined, for error messages: file and line of its `id`.
     pub origin: RuleOrigin,
 }

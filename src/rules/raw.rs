@@ -38,6 +38,8 @@ pub struct RawRule {
     pub negative_examples: Vec<String>,
     #[serde(default)]
     pub references: Vec<String>,
+    #[serde(default)]
+    pub pairs_with: Vec<String>,
 }
 
 /// How sure a rule is that a match is a real secret.

@@ -290,3 +290,43 @@ fn single_thread_and_many_threads_agree() {
         50
     );
 }
+
+#[test]
+fn parts_of_one_credential_are_reported_together() {
+    let fx = Fixture::new();
+    fx.write(
+        "creds.ini",
+        format!(
+            "[default]\naws_access_key_id = {AWS_KEY_ID}\naws_secret_access_key = Zq3xL9vB2mN7kR4tY8wE1aS5dF6gH0jK/pQr+Uv7\n"
+        ),
+    );
+    // Far apart: not a pair.
+    fx.write(
+        "far.txt",
+        format!(
+            "{AWS_KEY_ID}\n{}aws_secret_access_key = Yq3xL9vB2mN7kR4tY8wE1aS5dF6gH0jK/pQr+Uv8\n",
+            "\n".repeat(40)
+        ),
+    );
+    let report = fx.run(&["scan", "-f", "json", "creds.ini"]).json();
+    let findings = report["findings"].as_array().unwrap();
+    let id_of = |rule: &str| findings.iter().find(|f| f["rule_id"] == rule).unwrap();
+    let key_id = id_of("aws-access-key-id");
+    let secret = id_of("aws-secret-access-key");
+    assert_eq!(key_id["related"][0]["id"], secret["id"]);
+    assert_eq!(key_id["related"][0]["line"], 3);
+    assert_eq!(secret["related"][0]["rule_id"], "aws-access-key-id");
+    let report = fx.run(&["scan", "-f", "json", "far.txt"]).json();
+    assert!(report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f.get("related").is_none()));
+    let run = fx.run(&["scan", "creds.ini"]);
+    assert!(
+        run.stdout
+            .contains("pairs:   aws-secret-access-key at creds.ini:3"),
+        "{}",
+        run.stdout
+    );
+}
