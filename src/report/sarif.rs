@@ -209,24 +209,12 @@ fn artifact_uri(provenance: &Provenance) -> String {
         // Extracted content points at the file it came from; the message says where inside.
         Provenance::Extracted { parent, .. } => return artifact_uri(parent),
     };
-    let encoded = percent_encode_path(path);
+    let encoded = crate::source::percent_encode_path(path);
     if path.starts_with('/') {
         format!("file://{encoded}")
     } else {
         encoded
     }
-}
-
-fn percent_encode_path(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for &b in path.as_bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 fn pascal_case(id: &str) -> String {

@@ -208,6 +208,20 @@ impl SkipReason {
     }
 }
 
+/// Percent-encodes a path for use in a URI, keeping unreserved characters and `/` (SARIF
+/// artifact URIs, Hub web links).
+pub fn percent_encode_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for &b in path.as_bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// How many leading bytes are inspected to call a blob binary, as git and ripgrep do.
 pub const BINARY_SNIFF_LEN: usize = 8192;
 

@@ -190,15 +190,7 @@ impl HubLocation {
 
 /// Percent-encodes a repo path for a URL, keeping `/` (the Hub's own links do the same).
 pub fn encode_path(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for &b in path.as_bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    crate::source::percent_encode_path(path)
 }
 
 #[cfg(test)]
