@@ -241,6 +241,16 @@ struct ScannedRepo {
     _clone: Option<git::remote::TempClone>,
 }
 
+/// What every stage of one scan shares: the engine, the config, the shared state and the
+/// progress display. Passed as one value so the stage functions take only what varies.
+#[derive(Clone, Copy)]
+struct Run<'a> {
+    scanner: &'a Scanner,
+    config: &'a ScanConfig,
+    state: &'a ScanState,
+    progress: &'a Progress,
+}
+
 /// Scans every input and folds the findings.
 pub fn scan_inputs(scanner: &Scanner, config: &ScanConfig, inputs: &[Input]) -> ScanOutput {
     let started = Instant::now();
@@ -249,16 +259,20 @@ pub fn scan_inputs(scanner: &Scanner, config: &ScanConfig, inputs: &[Input]) -> 
         ..ScanState::default()
     };
     let progress = Progress::new(config.show_progress);
+    let run = Run {
+        scanner,
+        config,
+        state: &state,
+        progress: &progress,
+    };
     let mut repos = Vec::new();
     for input in inputs {
         match input {
-            Input::Stdin => scan_stdin(scanner, config, &state, &progress),
+            Input::Stdin => scan_stdin(run),
             Input::Remote(url) => match git::remote::clone_bare(url) {
                 Ok(clone) => {
                     let path = clone.path();
-                    if let Some(mut repo) =
-                        scan_repository(scanner, config, &state, &path, url, &progress)
-                    {
+                    if let Some(mut repo) = scan_repository(run, &path, url) {
                         repo._clone = Some(clone);
                         repos.push(repo);
                     }
@@ -277,9 +291,7 @@ pub fn scan_inputs(scanner: &Scanner, config: &ScanConfig, inputs: &[Input]) -> 
             Input::Path(path) if !path.exists() => state.error(path, "no such file or directory"),
             Input::Path(path) if !config.git.skip_history && git::open(path).is_some() => {
                 let display = fs::display_path(path);
-                if let Some(repo) =
-                    scan_repository(scanner, config, &state, path, &display, &progress)
-                {
+                if let Some(repo) = scan_repository(run, path, &display) {
                     repos.push(repo);
                 }
             }
@@ -290,7 +302,7 @@ pub fn scan_inputs(scanner: &Scanner, config: &ScanConfig, inputs: &[Input]) -> 
                         fs::display_path(path)
                     ));
                 }
-                scan_directory(scanner, config, &state, path, None, &progress)
+                scan_directory(run, path, None)
             }
         }
     }
@@ -306,14 +318,13 @@ pub fn scan_inputs(scanner: &Scanner, config: &ScanConfig, inputs: &[Input]) -> 
 }
 
 /// Scans a repository's history (each unique blob once), then its uncommitted files.
-fn scan_repository(
-    scanner: &Scanner,
-    config: &ScanConfig,
-    state: &ScanState,
-    path: &Path,
-    display: &str,
-    progress: &Progress,
-) -> Option<ScannedRepo> {
+fn scan_repository(run: Run, path: &Path, display: &str) -> Option<ScannedRepo> {
+    let Run {
+        config,
+        state,
+        progress,
+        ..
+    } = run;
     let repo = git::open(path)?;
     let history = match git::discover(&repo, &config.git.selection) {
         Ok(history) => history,
@@ -332,27 +343,11 @@ fn scan_repository(
         .commits
         .fetch_add(history.commits.len() as u64, Ordering::Relaxed);
     progress.set_total(history.blobs.len() as u64);
-    scan_history_blobs(
-        scanner,
-        config,
-        state,
-        &repo,
-        path,
-        display,
-        &history.blobs,
-        progress,
-    );
+    scan_history_blobs(run, &repo, path, display, &history.blobs);
     if git::workdir(&repo).is_some() {
         // `path` is the working copy's root (repositories are opened without searching
         // upwards), as the user wrote it, so reported paths stay relative.
-        scan_directory(
-            scanner,
-            config,
-            state,
-            path,
-            Some(&history.blob_ids),
-            progress,
-        );
+        scan_directory(run, path, Some(&history.blob_ids));
     }
     Some(ScannedRepo {
         display: display.to_string(),
@@ -364,17 +359,14 @@ fn scan_repository(
 
 /// Reads and scans every discovered blob: through `git cat-file` in pack order when git is
 /// installed (fast), and through libgit2 otherwise or for whatever git could not deliver.
-#[allow(clippy::too_many_arguments)]
 fn scan_history_blobs(
-    scanner: &Scanner,
-    config: &ScanConfig,
-    state: &ScanState,
+    run: Run,
     repo: &git2::Repository,
     path: &Path,
     display: &str,
     blobs: &[git::BlobSighting],
-    progress: &Progress,
 ) {
+    let Run { config, state, .. } = run;
     let mut done = vec![false; blobs.len()];
     for (index, sighting) in blobs.iter().enumerate() {
         if let Some(reason) = sighting.skip {
@@ -392,7 +384,7 @@ fn scan_history_blobs(
                 in_pool(config.threads, || {
                     receiver.into_iter().par_bridge().for_each(|item| {
                         let sighting = &blobs[item.index];
-                        handle_git_read(scanner, state, display, sighting, item.read, progress)
+                        handle_git_read(run, display, sighting, item.read)
                     })
                 })
             });
@@ -427,20 +419,24 @@ fn scan_history_blobs(
                 let read = reader
                     .read(sighting.oid, config.walk.max_file_size)
                     .map_err(|e| e.message().to_string());
-                handle_git_read(scanner, state, display, sighting, read, progress);
+                handle_git_read(run, display, sighting, read);
             }
         })
     });
 }
 
 fn handle_git_read(
-    scanner: &Scanner,
-    state: &ScanState,
+    run: Run,
     display: &str,
     sighting: &git::BlobSighting,
     read: Result<BlobRead, String>,
-    progress: &Progress,
 ) {
+    let Run {
+        scanner,
+        state,
+        progress,
+        ..
+    } = run;
     match read {
         Ok(BlobRead::Data(data)) => {
             let blob = Blob {
@@ -473,7 +469,13 @@ fn in_pool(threads: usize, run: impl FnOnce() + Send) {
     }
 }
 
-fn scan_stdin(scanner: &Scanner, config: &ScanConfig, state: &ScanState, progress: &Progress) {
+fn scan_stdin(run: Run) {
+    let Run {
+        scanner,
+        config,
+        state,
+        progress,
+    } = run;
     let mut data = Vec::new();
     let limit = config.walk.max_file_size;
     match io::stdin().lock().take(limit + 1).read_to_end(&mut data) {
@@ -491,14 +493,13 @@ fn scan_stdin(scanner: &Scanner, config: &ScanConfig, state: &ScanState, progres
 
 /// Walks a directory and scans every file. With `committed`, files whose content is a blob
 /// the history scan already read are skipped (the working tree of a scanned repository).
-fn scan_directory(
-    scanner: &Scanner,
-    config: &ScanConfig,
-    state: &ScanState,
-    root: &Path,
-    committed: Option<&std::collections::HashSet<git2::Oid>>,
-    progress: &Progress,
-) {
+fn scan_directory(run: Run, root: &Path, committed: Option<&std::collections::HashSet<git2::Oid>>) {
+    let Run {
+        scanner,
+        config,
+        state,
+        progress,
+    } = run;
     let entries = fs::walk(root, &config.walk);
     let run = || {
         entries
