@@ -5,7 +5,7 @@
 //! into a single [`Finding`] that lists all their locations: one leaked token copied into ten
 //! files is one problem with ten places to clean, not ten problems.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 
 use sha2::{Digest, Sha256};
 
@@ -13,6 +13,7 @@ use crate::{
     engine::{Match, Scanner},
     rules::Confidence,
     source::Provenance,
+    suppress::{MatchDecision, Suppressed, Suppressor},
 };
 
 /// Longest snippet kept around a secret, in characters on each side.
@@ -33,8 +34,12 @@ pub struct Location {
     pub offset: usize,
     /// The secret's line, cut to [`SNIPPET_CONTEXT`] around it; the report masks the secret.
     pub snippet: Snippet,
-    /// Stable id of (rule, secret, path): survives line moves, changes with a rename.
+    /// Stable id of (rule, secret, path relative to the scanned root): survives line moves,
+    /// changes with a rename.
     pub fingerprint: String,
+    /// Allowlists that suppress this location if its commit is one of theirs (decided once
+    /// git provenance is known; see `suppress`).
+    pub(crate) commit_allowlists: Vec<usize>,
 }
 
 /// The line around a secret, split so a report can mask the secret part.
@@ -74,17 +79,28 @@ pub struct Related {
 /// How many lines apart two parts of one credential may be to count as a pair.
 const PAIR_DISTANCE: usize = 10;
 
-/// Folds matches from many blobs, in any order, into sorted findings.
+/// Folds matches from many blobs, in any order, into sorted findings, leaving out the ones
+/// the [`Suppressor`] says are known.
 #[derive(Default)]
 pub struct FindingCollector {
     by_secret: BTreeMap<(String, String), Finding>,
     /// `pairs_with` of every rule seen, for linking multi-part credentials at the end.
     pairs: BTreeMap<String, Vec<String>>,
+    suppressor: Arc<Suppressor>,
+    suppressed: Suppressed,
 }
 
 impl FindingCollector {
-    pub fn new() -> Self {
-        FindingCollector::default()
+    pub fn new(suppressor: Arc<Suppressor>) -> Self {
+        FindingCollector {
+            suppressor,
+            ..FindingCollector::default()
+        }
+    }
+
+    /// How many matches inline ignores and allowlists have suppressed so far.
+    pub fn suppressed(&self) -> Suppressed {
+        self.suppressed
     }
 
     /// Adds the matches of one blob.
@@ -103,8 +119,18 @@ impl FindingCollector {
                     .entry(rule.id.clone())
                     .or_insert_with(|| rule.pairs_with.clone());
             }
+            let commit_allowlists = match self.suppressor.check_match(&rule.id, provenance, data, m)
+            {
+                MatchDecision::Suppress(reason) => {
+                    self.suppressed.count(reason);
+                    continue;
+                }
+                MatchDecision::Report { commit_allowlists } => commit_allowlists,
+            };
             let secret = String::from_utf8_lossy(&data[m.start..m.end]).into_owned();
-            let location = locate(&mut cursor, data, m, provenance, &rule.id, &secret);
+            let path = self.suppressor.relative_path(provenance);
+            let mut location = locate(&mut cursor, data, m, provenance, &rule.id, &secret, &path);
+            location.commit_allowlists = commit_allowlists;
             let finding = self
                 .by_secret
                 .entry((rule.id.clone(), secret.clone()))
@@ -240,6 +266,7 @@ fn locate(
     provenance: &Provenance,
     rule_id: &str,
     secret: &str,
+    relative_path: &str,
 ) -> Location {
     let (line, line_start) = cursor.advance_to(data, m.start);
     let column = char_count(&data[line_start..m.start]) + 1;
@@ -257,7 +284,8 @@ fn locate(
         end_column,
         offset: m.start,
         snippet: snippet(data, line_start, m.start, m.end),
-        fingerprint: fingerprint(&[rule_id, secret, provenance.path()]),
+        fingerprint: fingerprint(&[rule_id, secret, relative_path]),
+        commit_allowlists: Vec::new(),
     }
 }
 

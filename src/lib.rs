@@ -17,6 +17,7 @@
 //! assert_eq!(scanner.rule(matches[0].rule).id, "github-personal-access-token");
 //! ```
 
+pub mod config;
 pub mod engine;
 pub mod extract;
 pub mod finding;
@@ -25,6 +26,7 @@ pub mod progress;
 pub mod report;
 pub mod rules;
 pub mod source;
+pub mod suppress;
 
 /// Files larger than this are skipped (and counted) unless `--max-file-size` says otherwise.
 /// Secrets sit in configs and code, rarely in 25 MB data dumps, and this bounds memory per

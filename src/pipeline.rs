@@ -17,7 +17,7 @@ use std::{
     path::{Path, PathBuf},
     sync::{
         atomic::{AtomicU64, Ordering},
-        Mutex,
+        Arc, Mutex,
     },
     time::{Duration, Instant},
 };
@@ -34,6 +34,7 @@ use crate::{
         git::{self, BlobRead, BlobReader, HistorySelection},
         Blob, BlobSink, Provenance, SkipReason,
     },
+    suppress::{Suppressed, Suppressor},
 };
 
 /// What to scan: paths, remote repository URLs, or `-` for standard input.
@@ -63,6 +64,8 @@ pub struct ScanConfig {
     pub threads: usize,
     pub show_progress: bool,
     pub git: GitOptions,
+    /// Inline ignores, allowlists, ignore files and the baseline.
+    pub suppress: Arc<Suppressor>,
 }
 
 /// An input that could not be scanned, with the reason. Reported, counted, never fatal.
@@ -100,6 +103,8 @@ pub struct ScanOutput {
     pub errors: Vec<ScanError>,
     /// Things the user should know that are not errors (a fallback taken, for example).
     pub notes: Vec<String>,
+    /// Finding locations left out because the user said they are known.
+    pub suppressed: Suppressed,
     pub elapsed: Duration,
 }
 
@@ -205,12 +210,11 @@ impl ScanState {
         let mut errors = self.errors.into_inner().expect("errors lock");
         errors.sort_by(|a, b| a.path.cmp(&b.path));
         let [binary, too_large, symlink, special] = self.skipped.map(AtomicU64::into_inner);
+        let collector = self.collector.into_inner().expect("collector lock");
+        let suppressed = collector.suppressed();
         ScanOutput {
-            findings: self
-                .collector
-                .into_inner()
-                .expect("collector lock")
-                .into_findings(),
+            findings: collector.into_findings(),
+            suppressed,
             stats: ScanStats {
                 blobs_scanned: self.blobs.into_inner(),
                 bytes_scanned: self.bytes.into_inner(),
@@ -256,6 +260,7 @@ pub fn scan_inputs(scanner: &Scanner, config: &ScanConfig, inputs: &[Input]) -> 
     let started = Instant::now();
     let state = ScanState {
         extract: config.extract.clone(),
+        collector: Mutex::new(FindingCollector::new(config.suppress.clone())),
         ..ScanState::default()
     };
     let progress = Progress::new(config.show_progress);
@@ -313,6 +318,9 @@ pub fn scan_inputs(scanner: &Scanner, config: &ScanConfig, inputs: &[Input]) -> 
             git::enrich(&handle, &repo.display, &repo.commits, &mut output.findings);
         }
     }
+    config
+        .suppress
+        .after_scan(&mut output.findings, &mut output.suppressed);
     output.elapsed = started.elapsed();
     output
 }
@@ -342,8 +350,20 @@ fn scan_repository(run: Run, path: &Path, display: &str) -> Option<ScannedRepo> 
     state
         .commits
         .fetch_add(history.commits.len() as u64, Ordering::Relaxed);
-    progress.set_total(history.blobs.len() as u64);
-    scan_history_blobs(run, &repo, path, display, &history.blobs);
+    // Excluded paths are left out of history as out of the working tree: not read, not
+    // counted. A blob is judged by the path that first introduced it.
+    let blobs: Vec<&git::BlobSighting> = history
+        .blobs
+        .iter()
+        .filter(|blob| !fs::is_excluded_repo_path(&config.walk.excludes, &blob.path))
+        .collect();
+    progress.set_total(blobs.len() as u64);
+    if blobs.len() == history.blobs.len() {
+        scan_history_blobs(run, &repo, path, display, &history.blobs);
+    } else {
+        let blobs: Vec<git::BlobSighting> = blobs.into_iter().cloned().collect();
+        scan_history_blobs(run, &repo, path, display, &blobs);
+    }
     if git::workdir(&repo).is_some() {
         // `path` is the working copy's root (repositories are opened without searching
         // upwards), as the user wrote it, so reported paths stay relative.
@@ -532,7 +552,7 @@ pub fn scan_staged(
 ) -> Result<ScanOutput, git2::Error> {
     let started = Instant::now();
     let changes = git::staged::staged_changes(start)?;
-    let mut collector = FindingCollector::new();
+    let mut collector = FindingCollector::new(config.suppress.clone());
     let mut stats = ScanStats {
         skipped_binary: changes.binary_files,
         ..ScanStats::default()
@@ -560,11 +580,15 @@ pub fn scan_staged(
             collector.add(scanner, &provenance, &file.data, &matches);
         }
     }
+    let mut suppressed = collector.suppressed();
+    let mut findings = collector.into_findings();
+    config.suppress.after_scan(&mut findings, &mut suppressed);
     Ok(ScanOutput {
-        findings: collector.into_findings(),
+        findings,
         stats,
         errors: Vec::new(),
         notes: Vec::new(),
+        suppressed,
         elapsed: started.elapsed(),
     })
 }
@@ -578,11 +602,15 @@ fn line_of(data: &[u8], offset: usize) -> usize {
 /// folding as [`scan_inputs`]. Returns the output and whatever the source returns.
 pub fn scan_pushed<T>(
     scanner: &Scanner,
+    suppress: &Arc<Suppressor>,
     show_progress: bool,
     source: impl FnOnce(&dyn BlobSink) -> T,
 ) -> (ScanOutput, T) {
     let started = Instant::now();
-    let state = ScanState::default();
+    let state = ScanState {
+        collector: Mutex::new(FindingCollector::new(suppress.clone())),
+        ..ScanState::default()
+    };
     let progress = Progress::new(show_progress);
     let result = source(&StateSink {
         scanner,
@@ -590,7 +618,9 @@ pub fn scan_pushed<T>(
         progress: &progress,
     });
     progress.finish();
-    (state.finish(started), result)
+    let mut output = state.finish(started);
+    suppress.after_scan(&mut output.findings, &mut output.suppressed);
+    (output, result)
 }
 
 /// The scan state seen as a [`BlobSink`].

@@ -12,7 +12,9 @@ use leakhound::{
 };
 use reqwest::Url;
 
-use super::{output::OutputArgs, scan::parse_size, scan::ConfidenceArg, RuleArgs};
+use leakhound::config::parse_size;
+
+use super::{output::OutputArgs, scan::ConfidenceArg, RuleArgs};
 
 /// The public Hub; `HF_ENDPOINT` or `--endpoint` points elsewhere (a mirror, a test server).
 const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
@@ -168,7 +170,8 @@ pub fn run(args: HfArgs) -> Result<u8> {
     rules.retain_confidence(args.min_confidence.into());
     let config = args.config()?;
     let scanner = Scanner::new(&rules);
-    let (output, summary) = scan_pushed(&scanner, args.output.show_progress(), |sink| {
+    let suppress = std::sync::Arc::new(leakhound::suppress::Suppressor::default());
+    let (output, summary) = scan_pushed(&scanner, &suppress, args.output.show_progress(), |sink| {
         hub::sweep(&config, sink)
     });
     let summary = summary.context("cannot start the Hub client")?;

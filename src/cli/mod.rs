@@ -3,6 +3,7 @@
 mod hf;
 mod hook;
 mod output;
+mod project;
 mod rules_cmd;
 mod scan;
 

@@ -3,24 +3,31 @@
 use std::{
     fs::File,
     io::{self, BufWriter, IsTerminal, Write},
-    path::PathBuf,
+    path::{Path, PathBuf},
 };
 
 use anyhow::{Context, Result};
 use clap::Args;
 use leakhound::{
+    config::parse_size,
     engine::ScannerBuilder,
     extract::{ExtractConfig, Limits},
+    finding::Finding,
     pipeline::{scan_inputs, scan_staged, GitOptions, Input, ScanConfig},
+    report::mask::mask_secret,
     report::{self, Format, ReportOptions},
     rules::Confidence,
     source::{
         fs::{build_excludes, BinaryPolicy, WalkOptions},
         git::{self, remote::is_remote_url, HistorySelection, Since},
     },
+    DEFAULT_MAX_FILE_SIZE,
 };
 
-use super::{stderr_is_terminal, RuleArgs, When, EXIT_CLEAN, EXIT_ERROR};
+use super::{
+    project::{project_root, Project, ProjectArgs},
+    stderr_is_terminal, RuleArgs, When, EXIT_CLEAN, EXIT_ERROR,
+};
 
 #[derive(Args)]
 pub struct ScanArgs {
@@ -45,9 +52,13 @@ pub struct ScanArgs {
     #[command(flatten)]
     rules: RuleArgs,
 
-    /// Report only findings of rules at or above this confidence.
-    #[arg(long, value_enum, default_value = "low", help_heading = "Rules")]
-    min_confidence: ConfidenceArg,
+    /// Report only findings of rules at or above this confidence [default: the config's
+    /// `min_confidence`, else low].
+    #[arg(long, value_enum, help_heading = "Rules")]
+    min_confidence: Option<ConfidenceArg>,
+
+    #[command(flatten)]
+    project: ProjectArgs,
 
     /// Report format.
     #[arg(
@@ -95,9 +106,10 @@ pub struct ScanArgs {
     /// Skip paths matching GLOB, relative to the scanned root or by file name (repeatable).
     #[arg(long, value_name = "GLOB", help_heading = "Inputs")]
     exclude: Vec<String>,
-    /// Skip files larger than SIZE (bytes, or with K, M, G suffix).
-    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "25M", help_heading = "Inputs")]
-    max_file_size: u64,
+    /// Skip files larger than SIZE (bytes, or with K, M, G suffix) [default: the config's
+    /// `max_file_size`, else 25M].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Inputs")]
+    max_file_size: Option<u64>,
     /// Follow symbolic links (by default they are skipped and counted).
     #[arg(long, help_heading = "Inputs")]
     follow_symlinks: bool,
@@ -139,33 +151,22 @@ impl From<ConfidenceArg> for Confidence {
     }
 }
 
-/// "25M" → 26214400. Suffixes are binary (K = 1024).
-pub fn parse_size(text: &str) -> Result<u64, String> {
-    let text = text.trim();
-    let (digits, multiplier) = match text.char_indices().last() {
-        Some((i, 'k' | 'K')) => (&text[..i], 1u64 << 10),
-        Some((i, 'm' | 'M')) => (&text[..i], 1 << 20),
-        Some((i, 'g' | 'G')) => (&text[..i], 1 << 30),
-        _ => (text, 1),
-    };
-    digits
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(multiplier))
-        .ok_or_else(|| format!("`{text}` is not a size (examples: 1048576, 512K, 25M, 1G)"))
-}
-
 impl ScanArgs {
-    /// Turns arguments into a validated config before any work starts.
-    fn config(&self) -> Result<ScanConfig> {
-        let excludes = build_excludes(&self.exclude).context("invalid --exclude glob")?;
+    /// Turns arguments and the project's config into a validated scan config before any work
+    /// starts.
+    fn config(&self, project: &Project) -> Result<ScanConfig> {
+        let mut globs = self.exclude.clone();
+        globs.extend(project.excludes().iter().cloned());
+        let excludes = build_excludes(&globs).context("invalid --exclude glob")?;
         Ok(ScanConfig {
             walk: WalkOptions {
                 respect_gitignore: self.respect_gitignore,
                 follow_symlinks: self.follow_symlinks,
                 excludes,
-                max_file_size: self.max_file_size,
+                max_file_size: self
+                    .max_file_size
+                    .or(project.max_file_size())
+                    .unwrap_or(DEFAULT_MAX_FILE_SIZE),
                 binary: self.binary_policy(),
             },
             extract: ExtractConfig {
@@ -191,6 +192,7 @@ impl ScanArgs {
                         }),
                 },
             },
+            suppress: project.suppressor.clone(),
         })
     }
 
@@ -218,18 +220,60 @@ impl ScanArgs {
     }
 }
 
+impl ScanArgs {
+    /// The directory whose `.leakhound.yaml` applies, and the one reported paths are made
+    /// relative to (none for staged changes, whose paths are already relative to the
+    /// repository's top).
+    fn roots(&self, inputs: &[Input]) -> (Option<PathBuf>, Option<PathBuf>) {
+        if self.staged {
+            let start = self.paths.first().map_or(".", String::as_str);
+            return (Some(project_root(Path::new(start))), None);
+        }
+        let root = match inputs.first() {
+            Some(Input::Path(path)) => Some(project_root(path)),
+            Some(Input::Stdin) => Some(PathBuf::from(".")),
+            Some(Input::Remote(_)) | None => None,
+        };
+        (root.clone(), root)
+    }
+}
+
 pub fn run(args: ScanArgs) -> Result<u8> {
+    let inputs = args.inputs();
+    let (root, relative_root) = args.roots(&inputs);
+    let project = args
+        .project
+        .resolve(root.as_deref(), relative_root.as_deref())?;
     let mut rules = args.rules.load()?;
-    rules.retain_confidence(args.min_confidence.into());
-    let config = args.config()?;
+    project.select_rules(&mut rules, args.min_confidence.map(Into::into))?;
+    let config = args.config(&project)?;
+    if !args.quiet {
+        for note in &project.notes {
+            eprintln!("leakhound: note: {note}");
+        }
+    }
     let scanner = ScannerBuilder::new().small_input(args.staged).build(&rules);
     let output = if args.staged {
         let start = args.paths.first().map_or(".", String::as_str);
-        scan_staged(&scanner, &config, std::path::Path::new(start))
+        scan_staged(&scanner, &config, Path::new(start))
             .map_err(|e| anyhow::anyhow!("cannot read staged changes: {}", e.message()))?
     } else {
-        scan_inputs(&scanner, &config, &args.inputs())
+        scan_inputs(&scanner, &config, &inputs)
     };
+    if let Some(path) = &args.project.write_baseline {
+        let baseline = project
+            .suppressor
+            .baseline_of(&output.findings)
+            .map_err(anyhow::Error::msg)?;
+        baseline.write(path).map_err(anyhow::Error::msg)?;
+        eprintln!(
+            "leakhound: baseline written to {}: {} finding locations; scans with --baseline {} \
+             (or `baseline:` in .leakhound.yaml) report only new ones",
+            path.display(),
+            baseline.len(),
+            path.display()
+        );
+    }
 
     let to_terminal = args.output.is_none() && io::stdout().is_terminal();
     let options = ReportOptions {
@@ -259,18 +303,60 @@ pub fn run(args: ScanArgs) -> Result<u8> {
         eprintln!("leakhound: {}", report::summary_line(&output));
     }
     if args.staged && !output.findings.is_empty() {
-        eprintln!(
-            "leakhound: commit blocked: secrets in staged changes. Remove them from the staged \
-             files (and rotate them if they are real), or commit with --no-verify to bypass."
+        eprint!(
+            "{}",
+            commit_blocked_message(&output.findings, args.show_secrets)
         );
     }
-    Ok(if !output.findings.is_empty() {
-        args.exit_code
-    } else if !output.errors.is_empty() {
-        EXIT_ERROR
-    } else {
-        EXIT_CLEAN
-    })
+    Ok(
+        if args.project.write_baseline.is_some() && output.errors.is_empty() {
+            EXIT_CLEAN
+        } else if !output.findings.is_empty() {
+            args.exit_code
+        } else if !output.errors.is_empty() {
+            EXIT_ERROR
+        } else {
+            EXIT_CLEAN
+        },
+    )
+}
+
+/// What a blocked commit tells its author: each secret (file, line, rule, masked), then the
+/// three ways out.
+fn commit_blocked_message(findings: &[Finding], show_secrets: bool) -> String {
+    let count: usize = findings.iter().map(|f| f.locations.len()).sum();
+    let mut message = format!(
+        "leakhound: commit blocked: {count} secret{} in staged changes:\n",
+        if count == 1 { "" } else { "s" }
+    );
+    for finding in findings {
+        let secret = if show_secrets {
+            finding.secret.clone()
+        } else {
+            mask_secret(&finding.secret)
+        };
+        for location in &finding.locations {
+            message.push_str(&format!(
+                "  {}:{}  {}  {secret}\n",
+                location.provenance.path(),
+                location.line,
+                finding.rule_id
+            ));
+        }
+    }
+    message.push_str(
+        "Three ways out:\n  \
+         1. Remove the secret from the file, `git add` it again, and rotate the secret if it \
+         was ever real.\n  \
+         2. Not a secret (a test value, a documented example)? Mark the line: add a comment \
+         containing `leakhound:allow` on it, or `leakhound:allow-next-line` on the line above.\n  \
+         3. Known and accepted? Record it in a baseline: `leakhound scan \
+         --write-baseline .leakhound-baseline.json`, then add \
+         `baseline: .leakhound-baseline.json` to .leakhound.yaml.\n\
+         (`git commit --no-verify` skips the hook altogether; the secret would still be \
+         committed.)\n",
+    );
+    message
 }
 
 #[cfg(test)]

@@ -10,6 +10,9 @@ pub struct Candidate {
     /// Byte range of the secret capture group.
     pub start: usize,
     pub end: usize,
+    /// Byte range of the whole regex match (allowlists can target it).
+    pub match_start: usize,
+    pub match_end: usize,
 }
 
 /// Every match of `regex` that starts inside one of `windows`. The haystack is cut at the window
@@ -34,6 +37,8 @@ pub fn find_in_windows(
                 found.push(Candidate {
                     start: secret.start(),
                     end: secret.end(),
+                    match_start: whole.start(),
+                    match_end: whole.end(),
                 });
             }
             at = if whole.end() > whole.start() {

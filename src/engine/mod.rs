@@ -32,6 +32,9 @@ pub struct Match {
     /// Byte range of the secret (the capture group) in the blob.
     pub start: usize,
     pub end: usize,
+    /// Byte range of the rule's whole regex match, which contains the secret.
+    pub match_start: usize,
+    pub match_end: usize,
     /// Shannon entropy of the secret, bits per byte.
     pub entropy: f64,
 }
@@ -260,6 +263,8 @@ impl Scanner {
             rule: rule_index,
             start: candidate.start,
             end: candidate.end,
+            match_start: candidate.match_start,
+            match_end: candidate.match_end,
             entropy,
         })
     }

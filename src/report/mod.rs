@@ -81,6 +81,13 @@ pub fn summary_line(output: &ScanOutput) -> String {
         .collect();
         line.push_str(&format!("; skipped {skipped} ({})", parts.join(", ")));
     }
+    if output.suppressed.total() > 0 {
+        line.push_str(&format!(
+            "; suppressed {} ({})",
+            output.suppressed.total(),
+            output.suppressed.describe()
+        ));
+    }
     if stats.errors > 0 {
         line.push_str(&format!("; {} errors", stats.errors));
     }

@@ -180,6 +180,11 @@ impl RuleSet {
         self.rules.is_empty()
     }
 
+    /// Keeps the rules for which `keep` is true.
+    pub fn retain(&mut self, keep: impl FnMut(&Rule) -> bool) {
+        self.rules.retain(keep);
+    }
+
     /// Keeps only the rules at or above `min` confidence.
     pub fn retain_confidence(&mut self, min: Confidence) {
         self.rules.retain(|rule| rule.confidence >= min);

@@ -127,6 +127,12 @@ fn is_excluded(excludes: &GlobSet, root: &Path, path: &Path) -> bool {
     excludes.is_match(relative) || path.file_name().is_some_and(|name| excludes.is_match(name))
 }
 
+/// Whether a path inside a repository (`/`-separated, relative to its root) is excluded: the
+/// same test as the directory walk's, for blobs found in history.
+pub fn is_excluded_repo_path(excludes: &GlobSet, path: &str) -> bool {
+    !excludes.is_empty() && is_excluded(excludes, Path::new(""), Path::new(path))
+}
+
 fn walk_error(err: ignore::Error) -> WalkEntry {
     fn path_of(err: &ignore::Error) -> Option<PathBuf> {
         match err {

@@ -540,7 +540,7 @@ fn hub_history_hook_reports_git_provenance() {
 
     let scanner = Scanner::new(&RuleSet::builtin().unwrap());
     let repo = RepoRef::new(RepoType::Model, "acme/model");
-    let (output, result) = scan_pushed(&scanner, false, |sink| {
+    let (output, result) = scan_pushed(&scanner, &Default::default(), false, |sink| {
         scan_with_git(&bare.path().join("repo.git"), &repo, sink)
     });
     result.unwrap();
