@@ -14,7 +14,7 @@ use reqwest::Url;
 
 use leakhound::config::parse_size;
 
-use super::{output::OutputArgs, scan::ConfidenceArg, RuleArgs};
+use super::{output::OutputArgs, project::ProjectArgs, scan::ConfidenceArg, RuleArgs};
 
 /// The public Hub; `HF_ENDPOINT` or `--endpoint` points elsewhere (a mirror, a test server).
 const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
@@ -95,9 +95,13 @@ pub struct HfArgs {
 
     #[command(flatten)]
     rules: RuleArgs,
-    /// Report only findings of rules at or above this confidence.
-    #[arg(long, value_enum, default_value = "low", help_heading = "Rules")]
-    min_confidence: ConfidenceArg,
+    /// Report only findings of rules at or above this confidence [default: the config's
+    /// `min_confidence`, else low].
+    #[arg(long, value_enum, help_heading = "Rules")]
+    min_confidence: Option<ConfidenceArg>,
+
+    #[command(flatten)]
+    project: ProjectArgs,
 
     #[command(flatten)]
     output: OutputArgs,
@@ -166,16 +170,28 @@ fn parse_endpoint(text: &str) -> Result<Url> {
 }
 
 pub fn run(args: HfArgs) -> Result<u8> {
+    // A Hub sweep has no local root: only `--config FILE` and `--baseline FILE` apply.
+    let project = args.project.resolve(None, None)?;
     let mut rules = args.rules.load()?;
-    rules.retain_confidence(args.min_confidence.into());
+    project.select_rules(&mut rules, args.min_confidence.map(Into::into))?;
     let config = args.config()?;
+    if !args.output.quiet {
+        for note in &project.notes {
+            eprintln!("leakhound: note: {note}");
+        }
+    }
     let scanner = Scanner::new(&rules);
-    let suppress = std::sync::Arc::new(leakhound::suppress::Suppressor::default());
-    let (output, summary) = scan_pushed(&scanner, &suppress, args.output.show_progress(), |sink| {
-        hub::sweep(&config, sink)
-    });
+    let (output, summary) = scan_pushed(
+        &scanner,
+        &project.suppressor,
+        args.output.show_progress(),
+        |sink| hub::sweep(&config, sink),
+    );
     let summary = summary.context("cannot start the Hub client")?;
-    let code = args.output.finish(&output, &rules)?;
+    let mut code = args.output.finish(&output, &rules)?;
+    if let Some(path) = &args.project.write_baseline {
+        code = project.write_baseline(path, &output)?;
+    }
     if !args.output.quiet {
         eprintln!("leakhound: {}", summary.line());
     }

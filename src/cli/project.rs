@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use leakhound::{
     config::{Config, CONFIG_FILE},
+    pipeline::ScanOutput,
     rules::{Confidence, RuleSet},
     suppress::{Allowlist, Baseline, IgnoreList, Pragmas, Suppressor},
 };
@@ -148,6 +149,30 @@ impl Project {
 
     pub fn max_file_size(&self) -> Option<u64> {
         self.config.as_ref().and_then(|c| c.max_file_size)
+    }
+
+    /// `--write-baseline`: records every reported location, says so, and returns the exit
+    /// code (0: the findings are now known; 2 if some input could not be scanned, since its
+    /// secrets are missing from the baseline).
+    pub fn write_baseline(&self, path: &Path, output: &ScanOutput) -> Result<u8> {
+        let baseline = self
+            .suppressor
+            .baseline_of(&output.findings)
+            .map_err(anyhow::Error::msg)?;
+        baseline.write(path).map_err(anyhow::Error::msg)?;
+        eprintln!(
+            "leakhound: baseline written to {}: {} finding locations (secrets stored as keyed \
+             hashes only); scans with --baseline {} (or `baseline:` in .leakhound.yaml) report \
+             only new ones",
+            path.display(),
+            baseline.len(),
+            path.display()
+        );
+        Ok(if output.errors.is_empty() {
+            super::EXIT_CLEAN
+        } else {
+            super::EXIT_ERROR
+        })
     }
 }
 

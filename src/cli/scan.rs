@@ -260,20 +260,10 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     } else {
         scan_inputs(&scanner, &config, &inputs)
     };
-    if let Some(path) = &args.project.write_baseline {
-        let baseline = project
-            .suppressor
-            .baseline_of(&output.findings)
-            .map_err(anyhow::Error::msg)?;
-        baseline.write(path).map_err(anyhow::Error::msg)?;
-        eprintln!(
-            "leakhound: baseline written to {}: {} finding locations; scans with --baseline {} \
-             (or `baseline:` in .leakhound.yaml) report only new ones",
-            path.display(),
-            baseline.len(),
-            path.display()
-        );
-    }
+    let baseline_code = match &args.project.write_baseline {
+        Some(path) => Some(project.write_baseline(path, &output)?),
+        None => None,
+    };
 
     let to_terminal = args.output.is_none() && io::stdout().is_terminal();
     let options = ReportOptions {
@@ -308,17 +298,15 @@ pub fn run(args: ScanArgs) -> Result<u8> {
             commit_blocked_message(&output.findings, args.show_secrets)
         );
     }
-    Ok(
-        if args.project.write_baseline.is_some() && output.errors.is_empty() {
-            EXIT_CLEAN
-        } else if !output.findings.is_empty() {
-            args.exit_code
-        } else if !output.errors.is_empty() {
-            EXIT_ERROR
-        } else {
-            EXIT_CLEAN
-        },
-    )
+    Ok(if let Some(code) = baseline_code {
+        code
+    } else if !output.findings.is_empty() {
+        args.exit_code
+    } else if !output.errors.is_empty() {
+        EXIT_ERROR
+    } else {
+        EXIT_CLEAN
+    })
 }
 
 /// What a blocked commit tells its author: each secret (file, line, rule, masked), then the

@@ -142,11 +142,21 @@ struct Summary {
     blobs_scanned: u64,
     bytes_scanned: u64,
     skipped: Skipped,
+    suppressed: Suppressed,
     errors: u64,
     commits: u64,
     findings: usize,
     locations: usize,
     seconds: f64,
+}
+
+/// Finding locations left out by the user's own say-so, by mechanism.
+#[derive(Serialize)]
+struct Suppressed {
+    inline_ignore: u64,
+    allowlist: u64,
+    ignore_file: u64,
+    baseline: u64,
 }
 
 #[derive(Serialize)]
@@ -249,6 +259,12 @@ pub fn write_document(
                 too_large: stats.skipped_too_large,
                 symlink: stats.skipped_symlink,
                 special: stats.skipped_special,
+            },
+            suppressed: Suppressed {
+                inline_ignore: output.suppressed.inline_ignore,
+                allowlist: output.suppressed.allowlist,
+                ignore_file: output.suppressed.ignore_file,
+                baseline: output.suppressed.baseline,
             },
             errors: stats.errors,
             commits: stats.commits,

@@ -1,56 +1,11 @@
 //! Git sources: full history with provenance, working tree, staged changes, hooks, remotes,
 //! and broken repositories. Repositories are real, built with the git CLI.
 
-use std::{path::Path, process::Command};
+use std::process::Command;
 
 use serde_json::Value;
 
 use crate::util::*;
-
-/// Runs git in `dir` with a fixed identity and date, isolated from the user's config.
-fn git(dir: &Path, args: &[&str]) -> String {
-    git_as(
-        dir,
-        args,
-        "Alice Example",
-        "alice@example.com",
-        "2024-01-02T10:00:00+01:00",
-    )
-}
-
-fn git_as(dir: &Path, args: &[&str], name: &str, email: &str, date: &str) -> String {
-    let output = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .env("GIT_AUTHOR_NAME", name)
-        .env("GIT_AUTHOR_EMAIL", email)
-        .env("GIT_AUTHOR_DATE", date)
-        .env("GIT_COMMITTER_NAME", name)
-        .env("GIT_COMMITTER_EMAIL", email)
-        .env("GIT_COMMITTER_DATE", date)
-        .output()
-        .expect("git runs");
-    assert!(
-        output.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_string()
-}
-
-fn init(fx: &Fixture) -> &Path {
-    let dir = fx.path();
-    git(dir, &["init", "-q", "-b", "main"]);
-    dir
-}
-
-fn commit_all(dir: &Path, message: &str) -> String {
-    git(dir, &["add", "-A"]);
-    git(dir, &["commit", "-q", "-m", message]);
-    git(dir, &["rev-parse", "HEAD"])
-}
 
 fn findings(report: &Value) -> &Vec<Value> {
     report["findings"].as_array().unwrap()

@@ -1,5 +1,6 @@
 //! End-to-end tests of the `leakhound` binary: real files, real processes, every format.
 
+mod config;
 mod extract;
 mod git;
 mod hub;
