@@ -72,7 +72,11 @@ fn write_rule(code: &mut String, file: &str, rule: raw::RawRule) {
         validate = match &rule.validate {
             Some(v) => {
                 if let Err(message) = v.check() {
-                    panic!("{file}:{}: rule `{}`: {message}", rule.id.referenced.line(), rule.id.value);
+                    panic!(
+                        "{file}:{}: rule `{}`: {message}",
+                        rule.id.referenced.line(),
+                        rule.id.value
+                    );
                 }
                 format!("Some(|| {})", v.to_rust())
             }

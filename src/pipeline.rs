@@ -100,6 +100,8 @@ pub struct ScanOutput {
     pub errors: Vec<ScanError>,
     /// Things the user should know that are not errors (a fallback taken, for example).
     pub notes: Vec<String>,
+    /// What `--validate` did: requests and outcome counts (before `--only-live`).
+    pub validation: Option<crate::validate::ValidationRun>,
     pub elapsed: Duration,
 }
 
@@ -223,6 +225,7 @@ impl ScanState {
             },
             errors,
             notes: self.notes.into_inner().expect("notes lock"),
+            validation: None,
             elapsed: started.elapsed(),
         }
     }
@@ -565,6 +568,7 @@ pub fn scan_staged(
         stats,
         errors: Vec::new(),
         notes: Vec::new(),
+        validation: None,
         elapsed: started.elapsed(),
     })
 }

@@ -98,6 +98,9 @@ pub struct HfArgs {
     min_confidence: ConfidenceArg,
 
     #[command(flatten)]
+    validate: super::validate::ValidateArgs,
+
+    #[command(flatten)]
     output: OutputArgs,
 }
 
@@ -167,11 +170,17 @@ pub fn run(args: HfArgs) -> Result<u8> {
     let mut rules = args.rules.load()?;
     rules.retain_confidence(args.min_confidence.into());
     let config = args.config()?;
+    let validation = args.validate.config()?;
     let scanner = Scanner::new(&rules);
-    let (output, summary) = scan_pushed(&scanner, args.output.show_progress(), |sink| {
+    let (mut output, summary) = scan_pushed(&scanner, args.output.show_progress(), |sink| {
         hub::sweep(&config, sink)
     });
     let summary = summary.context("cannot start the Hub client")?;
+    if let Some(validation) = &validation {
+        args.validate
+            .options
+            .apply(validation, &mut output, &rules)?;
+    }
     let code = args.output.finish(&output, &rules)?;
     if !args.output.quiet {
         eprintln!("leakhound: {}", summary.line());

@@ -45,6 +45,9 @@ pub struct ScanArgs {
     #[command(flatten)]
     rules: RuleArgs,
 
+    #[command(flatten)]
+    validate: super::validate::ValidateArgs,
+
     /// Report only findings of rules at or above this confidence.
     #[arg(long, value_enum, default_value = "low", help_heading = "Rules")]
     min_confidence: ConfidenceArg,
@@ -222,14 +225,20 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     let mut rules = args.rules.load()?;
     rules.retain_confidence(args.min_confidence.into());
     let config = args.config()?;
+    let validation = args.validate.config()?;
     let scanner = ScannerBuilder::new().small_input(args.staged).build(&rules);
-    let output = if args.staged {
+    let mut output = if args.staged {
         let start = args.paths.first().map_or(".", String::as_str);
         scan_staged(&scanner, &config, std::path::Path::new(start))
             .map_err(|e| anyhow::anyhow!("cannot read staged changes: {}", e.message()))?
     } else {
         scan_inputs(&scanner, &config, &args.inputs())
     };
+    if let Some(validation) = &validation {
+        args.validate
+            .options
+            .apply(validation, &mut output, &rules)?;
+    }
 
     let to_terminal = args.output.is_none() && io::stdout().is_terminal();
     let options = ReportOptions {

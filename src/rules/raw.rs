@@ -221,7 +221,9 @@ fn check_placeholders(text: &str) -> Result<(), String> {
             .ok_or_else(|| format!("validate: unclosed `{{` in `{text}`"))?;
         let name = &rest[open + 1..open + close];
         let known = name == "secret"
-            || name.strip_prefix("related:").is_some_and(|id| !id.is_empty());
+            || name
+                .strip_prefix("related:")
+                .is_some_and(|id| !id.is_empty());
         // A JSON body has its own braces: only names that look like placeholders count.
         let looks_like_placeholder = !name.is_empty()
             && name
@@ -244,13 +246,17 @@ impl RawValidate {
             format!("{v:?}.to_string()")
         }
         fn opt(v: &Option<String>) -> String {
-            v.as_deref().map_or("None".into(), |v| format!("Some({})", s(v)))
+            v.as_deref()
+                .map_or("None".into(), |v| format!("Some({})", s(v)))
         }
         fn map(m: &BTreeMap<String, String>) -> String {
             if m.is_empty() {
                 return "Default::default()".into();
             }
-            let items: Vec<String> = m.iter().map(|(k, v)| format!("({}, {})", s(k), s(v))).collect();
+            let items: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("({}, {})", s(k), s(v)))
+                .collect();
             format!("[{}].into_iter().collect()", items.join(", "))
         }
         fn conds(m: &BTreeMap<String, Condition>) -> String {

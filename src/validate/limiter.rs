@@ -98,6 +98,9 @@ mod tests {
         assert!(start.elapsed() >= Duration::from_millis(195));
         let other = Instant::now();
         drop(limiter.acquire("b"));
-        assert!(other.elapsed() < Duration::from_millis(40), "providers are independent");
+        assert!(
+            other.elapsed() < Duration::from_millis(40),
+            "providers are independent"
+        );
     }
 }

@@ -15,6 +15,7 @@
 
 mod code;
 pub mod http;
+pub mod input;
 mod limiter;
 pub mod spec;
 
@@ -100,6 +101,50 @@ pub struct Validation {
     pub requests: u32,
 }
 
+impl Validation {
+    /// The JSON object reports carry (JSON, JSONL, SARIF properties).
+    pub fn to_json(&self) -> Value {
+        let mut object = serde_json::Map::new();
+        object.insert("outcome".into(), Value::from(self.outcome.as_str()));
+        if let Some(reason) = self.outcome.reason() {
+            object.insert("reason".into(), Value::from(reason));
+        }
+        if let Some(metadata) = self.outcome.metadata() {
+            let metadata = metadata
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            object.insert("metadata".into(), Value::Object(metadata));
+        }
+        if let Some(at) = &self.checked_at {
+            object.insert("checked_at".into(), Value::from(at.as_str()));
+        }
+        Value::Object(object)
+    }
+
+    /// One line for the human report: `live (user: alice; scopes: repo) at …`.
+    pub fn describe(&self) -> String {
+        let mut text = self.outcome.as_str().to_string();
+        if let Some(metadata) = self.outcome.metadata().filter(|m| !m.is_empty()) {
+            let parts: Vec<String> = metadata
+                .iter()
+                .map(|(k, v)| match v {
+                    Value::String(s) => format!("{k}: {s}"),
+                    other => format!("{k}: {other}"),
+                })
+                .collect();
+            text.push_str(&format!(" ({})", parts.join("; ")));
+        }
+        if let Some(reason) = self.outcome.reason() {
+            text.push_str(&format!(": {reason}"));
+        }
+        if let Some(at) = &self.checked_at {
+            text.push_str(&format!(", checked {at}"));
+        }
+        text
+    }
+}
+
 /// How validation runs, validated from the command line before any work.
 #[derive(Clone, Debug)]
 pub struct ValidateConfig {
@@ -139,6 +184,8 @@ pub struct ValidationRun {
     pub requests: u64,
     /// Unique (rule, secret) pairs checked.
     pub unique: usize,
+    /// Findings per outcome.
+    pub counts: OutcomeCounts,
     pub notes: Vec<String>,
 }
 
@@ -207,6 +254,7 @@ pub fn validate_findings(
             None => not_sent(Outcome::unverifiable("rule not loaded")),
         });
     }
+    run.counts = OutcomeCounts::of(findings).unwrap_or_default();
     Ok(run)
 }
 
@@ -316,7 +364,9 @@ fn check(job: &Job, rule: &Rule, checker: &Checker, context: &Context) -> Valida
                 Ok(request) => request,
                 Err(reason) => return not_sent(Outcome::unverifiable(reason)),
             };
-            send_and_read(&request, context, |response| spec.read(response, &job.secret))
+            send_and_read(&request, context, |response| {
+                spec.read(response, &job.secret)
+            })
         }
     }
 }
@@ -429,19 +479,26 @@ impl OutcomeCounts {
 /// Returns how many unverifiable findings were kept.
 pub fn retain_live(findings: &mut Vec<Finding>, strict: bool) -> usize {
     let mut kept_unverifiable = 0;
-    findings.retain(|finding| match finding.validation.as_ref().map(|v| &v.outcome) {
-        Some(Outcome::Live { .. }) => true,
-        Some(Outcome::Unverifiable { .. }) if !strict && finding.confidence == Confidence::High => {
-            kept_unverifiable += 1;
-            true
-        }
-        _ => false,
-    });
+    findings.retain(
+        |finding| match finding.validation.as_ref().map(|v| &v.outcome) {
+            Some(Outcome::Live { .. }) => true,
+            Some(Outcome::Unverifiable { .. })
+                if !strict && finding.confidence == Confidence::High =>
+            {
+                kept_unverifiable += 1;
+                true
+            }
+            _ => false,
+        },
+    );
     kept_unverifiable
 }
 
 /// Every host validation may contact: (host, provider, rule ids), sorted by host.
-pub fn endpoints(rules: &RuleSet, allow_rule_validators: bool) -> Vec<(String, String, Vec<String>)> {
+pub fn endpoints(
+    rules: &RuleSet,
+    allow_rule_validators: bool,
+) -> Vec<(String, String, Vec<String>)> {
     let mut by_host: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     for rule in rules.rules() {
         let Some(raw) = &rule.validate else { continue };

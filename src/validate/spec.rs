@@ -190,7 +190,10 @@ impl HttpSpec {
         }
         let text = String::from_utf8_lossy(&response.body);
         let json: Option<Value> = serde_json::from_str(text.trim()).ok();
-        if self.json_body && json.is_none() && !(text.trim().is_empty() && self.dead.contains(&status)) {
+        if self.json_body
+            && json.is_none()
+            && !(text.trim().is_empty() && self.dead.contains(&status))
+        {
             return Outcome::unknown(format!(
                 "HTTP {status} with an unexpected body ({}), not the provider's API answer",
                 describe_body(response)
@@ -246,7 +249,11 @@ impl HttpSpec {
 }
 
 /// Replaces placeholders; `encode` is applied to each substituted value.
-fn fill(template: &str, values: &Values, encode: impl Fn(&str) -> String) -> Result<String, String> {
+fn fill(
+    template: &str,
+    values: &Values,
+    encode: impl Fn(&str) -> String,
+) -> Result<String, String> {
     let mut out = String::with_capacity(template.len() + values.secret.len());
     let mut rest = template;
     while let Some(open) = rest.find('{') {
@@ -405,10 +412,16 @@ mod tests {
                 "fineGrained": {"scoped": [{"entity": {"name": "acme/x"}, "permissions": ["repo.read", "repo.write"]}]}}},
         });
         assert_eq!(json_path(&doc, "name"), Some(json!("alice")));
-        assert_eq!(json_path(&doc, "orgs[].name"), Some(json!(["acme", "beta"])));
+        assert_eq!(
+            json_path(&doc, "orgs[].name"),
+            Some(json!(["acme", "beta"]))
+        );
         assert_eq!(json_path(&doc, "orgs[].role"), Some(json!(["admin"])));
         assert_eq!(json_path(&doc, "orgs[1].name"), Some(json!("beta")));
-        assert_eq!(json_path(&doc, "auth.accessToken.role"), Some(json!("fineGrained")));
+        assert_eq!(
+            json_path(&doc, "auth.accessToken.role"),
+            Some(json!("fineGrained"))
+        );
         assert_eq!(
             json_path(&doc, "auth.accessToken.fineGrained.scoped[].permissions"),
             Some(json!(["repo.read", "repo.write"]))
@@ -459,7 +472,8 @@ mod tests {
 
     #[test]
     fn related_placeholder_needs_its_value() {
-        let spec = spec("url: https://api.example.com/x\nbasic_auth: ['{related:acme-id}', '{secret}']\n");
+        let spec =
+            spec("url: https://api.example.com/x\nbasic_auth: ['{related:acme-id}', '{secret}']\n");
         assert_eq!(spec.related_rules(), vec!["acme-id".to_string()]);
         let err = spec
             .request(&Values {
@@ -494,25 +508,46 @@ mod tests {
              dead_if: {error: [invalid_auth, token_revoked]}\n\
              metadata: {team: team, scopes: 'header:X-OAuth-Scopes', token: token}\n",
         );
-        let live = spec.read(&response(200, r#"{"ok":true,"team":"acme","token":"xoxb-secret-1"}"#), "xoxb-secret-1");
+        let live = spec.read(
+            &response(200, r#"{"ok":true,"team":"acme","token":"xoxb-secret-1"}"#),
+            "xoxb-secret-1",
+        );
         let Outcome::Live { metadata } = live else {
             panic!("{live:?}")
         };
         assert_eq!(metadata["team"], json!("acme"));
         assert_eq!(metadata["scopes"], json!("repo, gist"));
-        assert!(!metadata.contains_key("token"), "the secret is never metadata");
+        assert!(
+            !metadata.contains_key("token"),
+            "the secret is never metadata"
+        );
         assert!(matches!(
-            spec.read(&response(200, r#"{"ok":false,"error":"invalid_auth"}"#), "x"),
+            spec.read(
+                &response(200, r#"{"ok":false,"error":"invalid_auth"}"#),
+                "x"
+            ),
             Outcome::Dead { .. }
         ));
         assert!(matches!(
             spec.read(&response(200, r#"{"ok":false,"error":"ratelimited"}"#), "x"),
             Outcome::Unknown { .. }
         ));
-        assert!(matches!(spec.read(&response(401, ""), "x"), Outcome::Dead { .. }));
+        assert!(matches!(
+            spec.read(&response(401, ""), "x"),
+            Outcome::Dead { .. }
+        ));
         let html = spec.read(&response(401, "<html>blocked</html>"), "x");
-        assert!(matches!(&html, Outcome::Unknown { reason } if reason.contains("HTML")), "{html:?}");
-        assert!(matches!(spec.read(&response(503, "{}"), "x"), Outcome::Unknown { .. }));
-        assert!(matches!(spec.read(&response(418, "{}"), "x"), Outcome::Unknown { .. }));
+        assert!(
+            matches!(&html, Outcome::Unknown { reason } if reason.contains("HTML")),
+            "{html:?}"
+        );
+        assert!(matches!(
+            spec.read(&response(503, "{}"), "x"),
+            Outcome::Unknown { .. }
+        ));
+        assert!(matches!(
+            spec.read(&response(418, "{}"), "x"),
+            Outcome::Unknown { .. }
+        ));
     }
 }
