@@ -74,6 +74,10 @@ fn list(rules: &RuleSet, as_json: bool) -> Result<u8> {
                     "confidence": rule.confidence.as_str(),
                     "keywords": rule.keywords,
                     "references": rule.references,
+                    "validator": rule.validate.as_ref().map(|v| match &v.code {
+                        Some(code) => format!("code:{code}"),
+                        None => "http".to_string(),
+                    }),
                 })
             );
         } else {
