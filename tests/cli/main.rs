@@ -7,3 +7,4 @@ mod reports;
 mod rules;
 mod scan;
 mod util;
+mod validate;
