@@ -191,7 +191,7 @@ pub struct ValidationRun {
 
 /// How to check one rule's secrets.
 enum Checker {
-    Http(HttpSpec),
+    Http(Box<HttpSpec>),
     Code(&'static str),
     None(String),
 }
@@ -273,7 +273,7 @@ fn checkers(rules: &RuleSet, config: &ValidateConfig, notes: &mut Vec<String>) -
                 )
             }
             Some(raw) => match HttpSpec::compile(raw) {
-                Ok(Some(spec)) => Checker::Http(spec),
+                Ok(Some(spec)) => Checker::Http(Box::new(spec)),
                 Ok(None) => code::lookup(raw.code.as_deref().unwrap_or_default()).map_or_else(
                     || Checker::None("unknown code validator".into()),
                     Checker::Code,
