@@ -25,6 +25,7 @@ pub mod progress;
 pub mod report;
 pub mod rules;
 pub mod source;
+pub mod validate;
 
 /// Files larger than this are skipped (and counted) unless `--max-file-size` says otherwise.
 /// Secrets sit in configs and code, rarely in 25 MB data dumps, and this bounds memory per
