@@ -11,6 +11,7 @@
 //! the provider's error code, never a key, a signature or a token.
 
 pub mod aws;
+pub mod azure;
 pub mod gcp;
 
 use std::time::{SystemTime, UNIX_EPOCH};
