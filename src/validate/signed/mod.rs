@@ -7,12 +7,20 @@
 //! timeouts, retries); this module owns the cryptography, which is then checked offline against
 //! published vectors instead of against live services.
 //!
+//! Use: build a request with [`aws::caller_identity_request`], [`gcp::token_request`] or
+//! [`azure::list_containers_request`]; send it over https to the URL's host only (a redirect
+//! must not carry these headers elsewhere); hand the status and body to the matching
+//! `read_*` function. Where a protocol's answer needs care (AWS `SignatureDoesNotMatch` right
+//! after another secret was tried for the same key id, see [`aws::SIGNATURE_MISMATCH`]), the
+//! item's documentation says so.
+//!
 //! Secrets never leave through this module's text: errors and verdict reasons name the field or
 //! the provider's error code, never a key, a signature or a token.
 
 pub mod aws;
 pub mod azure;
 pub mod gcp;
+pub mod sigv4;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
