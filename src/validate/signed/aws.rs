@@ -18,8 +18,15 @@ pub const STS_HOST: &str = "sts.amazonaws.com";
 /// The error code that means "wrong secret for this key id". TruffleHog found that a second
 /// request with the same key id and a different secret within about 5 s can fail with it
 /// spuriously (`pkg/detectors/aws/access_keys/accesskey.go`): a framework that sees this code
-/// for a key id it just tried should retry once after a pause before believing it.
+/// for a key id it just tried should retry once after a pause before believing it (see
+/// [`retry_before_trusting`]).
 pub const SIGNATURE_MISMATCH: &str = "SignatureDoesNotMatch";
+
+/// Whether a verdict is the [`SIGNATURE_MISMATCH`] case that deserves one retry after a pause
+/// before it is recorded as dead.
+pub fn retry_before_trusting(verdict: &SignedVerdict) -> bool {
+    matches!(verdict, SignedVerdict::Dead(reason) if reason.starts_with(SIGNATURE_MISMATCH))
+}
 
 /// `GET https://sts.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15`, signed for
 /// `us-east-1`/`sts` over `host;x-amz-date` (plus `x-amz-security-token` for temporary keys).
@@ -361,6 +368,15 @@ mod tests {
                 "{status} {body}"
             );
         }
+    }
+
+    #[test]
+    fn only_a_signature_mismatch_asks_for_a_retry() {
+        let mismatch = r#"{"Error":{"Code":"SignatureDoesNotMatch","Message":"m"}}"#;
+        let invalid = r#"{"Error":{"Code":"InvalidClientTokenId","Message":"m"}}"#;
+        assert!(retry_before_trusting(&read_caller_identity(403, mismatch)));
+        assert!(!retry_before_trusting(&read_caller_identity(403, invalid)));
+        assert!(!retry_before_trusting(&read_caller_identity(503, mismatch)));
     }
 
     #[test]
