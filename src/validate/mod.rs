@@ -17,6 +17,7 @@ mod code;
 pub mod http;
 pub mod input;
 mod limiter;
+pub mod signed;
 pub mod spec;
 
 use std::{

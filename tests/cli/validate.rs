@@ -708,3 +708,47 @@ fn user_rule_validators_need_the_flag() {
         bad.stderr
     );
 }
+
+#[test]
+fn aws_secret_key_is_checked_with_its_key_id_over_sigv4() {
+    let sts = server(|request| {
+        let auth = request.header("authorization").unwrap_or_default();
+        assert!(
+            auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIA2MNHIKXHF7KIWO5P/"),
+            "{auth}"
+        );
+        assert!(auth.contains("/us-east-1/sts/aws4_request"), "{auth}");
+        assert_eq!(
+            request.query("Action").as_deref(),
+            Some("GetCallerIdentity")
+        );
+        Response::json(
+            &json!({"GetCallerIdentityResponse": {"GetCallerIdentityResult": {
+            "Account": "123456789012", "Arn": "arn:aws:iam::123456789012:user/ci", "UserId": "AIDAEXAMPLE"}}}),
+        )
+    });
+    let fx = Fixture::new();
+    fx.write(
+        "credentials",
+        "[default]\naws_access_key_id = AKIA2MNHIKXHF7KIWO5P\naws_secret_access_key = 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\n",
+    );
+    fx.write(
+        "lonely.env",
+        "aws_secret_access_key = 20aFzZe7Vv8YuNnJwctGTROxs7qQK7Zym5sEWU4W\n",
+    );
+    let run = run_env(
+        &fx,
+        &["scan", "--validate", "-f", "json", "."],
+        &[endpoints(&[("sts.amazonaws.com", &sts)])],
+        None,
+    );
+    let report = run.json();
+    let v = validation_of(&report, "8h5U3l");
+    assert_eq!(v["outcome"], "live", "{v}");
+    assert_eq!(v["metadata"]["account"], "123456789012");
+    assert_eq!(v["metadata"]["arn"], "arn:aws:iam::123456789012:user/ci");
+    let lonely = validation_of(&report, "20aFzZ");
+    assert_eq!(lonely["outcome"], "unverifiable");
+    assert!(lonely["reason"].as_str().unwrap().contains("key id"));
+    assert_eq!(sts.requests().len(), 1);
+}
