@@ -52,7 +52,7 @@ fn write_rule(code: &mut String, file: &str, rule: raw::RawRule) {
          min_entropy: {min_entropy}, confidence: Confidence::{confidence:?}, \
          min_char_classes: {min_char_classes}, checksum: {checksum}, window: {window}, \
          examples: {examples}, negative_examples: {negative_examples}, references: {references}, \
-         pairs_with: {pairs_with} }},",
+         pairs_with: {pairs_with}, validate: {validate} }},",
         line = rule.id.referenced.line(),
         id = rule.id.value,
         name = rule.name,
@@ -69,6 +69,19 @@ fn write_rule(code: &mut String, file: &str, rule: raw::RawRule) {
         negative_examples = list(&rule.negative_examples),
         references = list(&rule.references),
         pairs_with = list(&rule.pairs_with),
+        validate = match &rule.validate {
+            Some(v) => {
+                if let Err(message) = v.check() {
+                    panic!(
+                        "{file}:{}: rule `{}`: {message}",
+                        rule.id.referenced.line(),
+                        rule.id.value
+                    );
+                }
+                format!("Some(|| {})", v.to_rust())
+            }
+            None => "None".to_string(),
+        },
     )
     .unwrap();
 }

@@ -14,6 +14,7 @@ use crate::{
     rules::Confidence,
     source::Provenance,
     suppress::{MatchDecision, Suppressed, Suppressor},
+    validate::Validation,
 };
 
 /// Longest snippet kept around a secret, in characters on each side.
@@ -65,6 +66,8 @@ pub struct Finding {
     pub locations: Vec<Location>,
     /// The other parts of a multi-part credential found next to this one (rule `pairs_with`).
     pub related: Vec<Related>,
+    /// Whether the secret is live, set by `--validate` (see [`crate::validate`]).
+    pub validation: Option<Validation>,
 }
 
 /// A finding that completes another one: the key id next to a secret key.
@@ -144,6 +147,7 @@ impl FindingCollector {
                     entropy: m.entropy,
                     locations: Vec::new(),
                     related: Vec::new(),
+                    validation: None,
                 });
             finding.locations.push(location);
         }

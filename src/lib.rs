@@ -27,6 +27,7 @@ pub mod report;
 pub mod rules;
 pub mod source;
 pub mod suppress;
+pub mod validate;
 
 /// Files larger than this are skipped (and counted) unless `--max-file-size` says otherwise.
 /// Secrets sit in configs and code, rarely in 25 MB data dumps, and this bounds memory per

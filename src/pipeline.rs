@@ -105,6 +105,8 @@ pub struct ScanOutput {
     pub notes: Vec<String>,
     /// Finding locations left out because the user said they are known.
     pub suppressed: Suppressed,
+    /// What `--validate` did: requests and outcome counts (before `--only-live`).
+    pub validation: Option<crate::validate::ValidationRun>,
     pub elapsed: Duration,
 }
 
@@ -227,6 +229,7 @@ impl ScanState {
             },
             errors,
             notes: self.notes.into_inner().expect("notes lock"),
+            validation: None,
             elapsed: started.elapsed(),
         }
     }
@@ -589,6 +592,7 @@ pub fn scan_staged(
         errors: Vec::new(),
         notes: Vec::new(),
         suppressed,
+        validation: None,
         elapsed: started.elapsed(),
     })
 }

@@ -104,6 +104,9 @@ pub struct HfArgs {
     project: ProjectArgs,
 
     #[command(flatten)]
+    validate: super::validate::ValidateArgs,
+
+    #[command(flatten)]
     output: OutputArgs,
 }
 
@@ -175,22 +178,32 @@ pub fn run(args: HfArgs) -> Result<u8> {
     let mut rules = args.rules.load()?;
     project.select_rules(&mut rules, args.min_confidence.map(Into::into))?;
     let config = args.config()?;
+    let validation = args.validate.config()?;
     if !args.output.quiet {
         for note in &project.notes {
             eprintln!("leakhound: note: {note}");
         }
     }
     let scanner = Scanner::new(&rules);
-    let (output, summary) = scan_pushed(
+    let (mut output, summary) = scan_pushed(
         &scanner,
         &project.suppressor,
         args.output.show_progress(),
         |sink| hub::sweep(&config, sink),
     );
     let summary = summary.context("cannot start the Hub client")?;
+    let baseline_code = match &args.project.write_baseline {
+        Some(path) => Some(project.write_baseline(path, &output)?),
+        None => None,
+    };
+    if let Some(validation) = &validation {
+        args.validate
+            .options
+            .apply(validation, &mut output, &rules)?;
+    }
     let mut code = args.output.finish(&output, &rules)?;
-    if let Some(path) = &args.project.write_baseline {
-        code = project.write_baseline(path, &output)?;
+    if let Some(baseline_code) = baseline_code {
+        code = baseline_code;
     }
     if !args.output.quiet {
         eprintln!("leakhound: {}", summary.line());

@@ -4,8 +4,10 @@ mod hf;
 mod hook;
 mod output;
 mod project;
+mod revoke;
 mod rules_cmd;
 mod scan;
+mod validate;
 
 use std::io::IsTerminal;
 
@@ -46,6 +48,12 @@ enum Command {
     Rules(rules_cmd::RulesArgs),
     /// Write a git pre-commit hook that runs `leakhound scan --staged`.
     InstallHook(hook::InstallHookArgs),
+    /// Check whether the secrets of a previous report (or raw tokens) are live.
+    #[command(after_help = validate::VALIDATE_HELP)]
+    Validate(validate::ValidateCmdArgs),
+    /// Submit leaked Hugging Face tokens to the Hub's revocation endpoint (irreversible).
+    #[command(after_help = revoke::REVOKE_HELP)]
+    Revoke(revoke::RevokeArgs),
 }
 
 /// When to use colour and progress bars.
@@ -103,6 +111,8 @@ pub fn run() -> Result<u8> {
         Command::Hf(args) => hf::run(args),
         Command::Rules(args) => rules_cmd::run(args),
         Command::InstallHook(args) => hook::run(args),
+        Command::Validate(args) => validate::run(args),
+        Command::Revoke(args) => revoke::run(args),
     }
 }
 

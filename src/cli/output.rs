@@ -71,6 +71,9 @@ impl OutputArgs {
         for error in &output.errors {
             eprintln!("leakhound: {}: {}", error.path, error.message);
         }
+        for note in &output.notes {
+            eprintln!("leakhound: note: {note}");
+        }
         if !self.quiet {
             eprintln!("leakhound: {}", report::summary_line(output));
         }

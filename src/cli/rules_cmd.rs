@@ -27,6 +27,15 @@ enum RulesCommand {
     },
     /// Print the covered providers as a Markdown table (the README's table is this output).
     Providers,
+    /// Print every host validation may contact, with the provider and rule ids (so egress can
+    /// be opened from an isolated network), and the revocation endpoint.
+    Endpoints {
+        #[command(flatten)]
+        rules: RuleArgs,
+        /// Include validators of rules from --rules files (as --allow-rule-validators would).
+        #[arg(long)]
+        allow_rule_validators: bool,
+    },
     /// Run every rule's examples and negative examples through the scanner. Exits 1 if any
     /// rule fails, naming it.
     Check {
@@ -39,6 +48,10 @@ pub fn run(args: RulesArgs) -> Result<u8> {
     match args.command {
         RulesCommand::List { rules, json } => list(&rules.load()?, json),
         RulesCommand::Check { path } => check(path),
+        RulesCommand::Endpoints {
+            rules,
+            allow_rule_validators,
+        } => endpoints(&rules.load()?, allow_rule_validators),
         RulesCommand::Providers => {
             print!(
                 "{}",
@@ -61,6 +74,10 @@ fn list(rules: &RuleSet, as_json: bool) -> Result<u8> {
                     "confidence": rule.confidence.as_str(),
                     "keywords": rule.keywords,
                     "references": rule.references,
+                    "validator": rule.validate.as_ref().map(|v| match &v.code {
+                        Some(code) => format!("code:{code}"),
+                        None => "http".to_string(),
+                    }),
                 })
             );
         } else {
@@ -73,6 +90,18 @@ fn list(rules: &RuleSet, as_json: bool) -> Result<u8> {
             );
         }
     }
+    Ok(EXIT_CLEAN)
+}
+
+fn endpoints(rules: &RuleSet, allow_rule_validators: bool) -> Result<u8> {
+    let endpoints = leakhound::validate::endpoints(rules, allow_rule_validators);
+    for (host, provider, ids) in &endpoints {
+        println!("{host:<40} {provider:<16} {}", ids.join(","));
+    }
+    println!(
+        "{:<40} {:<16} (leakhound revoke --provider huggingface only)",
+        "huggingface.co", "huggingface"
+    );
     Ok(EXIT_CLEAN)
 }
 

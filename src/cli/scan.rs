@@ -52,6 +52,9 @@ pub struct ScanArgs {
     #[command(flatten)]
     rules: RuleArgs,
 
+    #[command(flatten)]
+    validate: super::validate::ValidateArgs,
+
     /// Report only findings of rules at or above this confidence [default: the config's
     /// `min_confidence`, else low].
     #[arg(long, value_enum, help_heading = "Rules")]
@@ -247,13 +250,14 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     let mut rules = args.rules.load()?;
     project.select_rules(&mut rules, args.min_confidence.map(Into::into))?;
     let config = args.config(&project)?;
+    let validation = args.validate.config()?;
     if !args.quiet {
         for note in &project.notes {
             eprintln!("leakhound: note: {note}");
         }
     }
     let scanner = ScannerBuilder::new().small_input(args.staged).build(&rules);
-    let output = if args.staged {
+    let mut output = if args.staged {
         let start = args.paths.first().map_or(".", String::as_str);
         scan_staged(&scanner, &config, Path::new(start))
             .map_err(|e| anyhow::anyhow!("cannot read staged changes: {}", e.message()))?
@@ -264,6 +268,11 @@ pub fn run(args: ScanArgs) -> Result<u8> {
         Some(path) => Some(project.write_baseline(path, &output)?),
         None => None,
     };
+    if let Some(validation) = &validation {
+        args.validate
+            .options
+            .apply(validation, &mut output, &rules)?;
+    }
 
     let to_terminal = args.output.is_none() && io::stdout().is_terminal();
     let options = ReportOptions {

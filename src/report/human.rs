@@ -65,6 +65,18 @@ fn write_finding(
         mask_secret(&finding.secret)
     };
     writeln!(out, "  secret:  {secret}  (entropy {:.2})", finding.entropy)?;
+    if let Some(validation) = &finding.validation {
+        let color = match validation.outcome {
+            crate::validate::Outcome::Live { .. } => "1;31",
+            crate::validate::Outcome::Dead { .. } => "32",
+            _ => "33",
+        };
+        writeln!(
+            out,
+            "  status:  {}",
+            style.paint(color, &validation.describe())
+        )?;
+    }
     for (i, location) in finding
         .locations
         .iter()

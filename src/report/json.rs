@@ -46,6 +46,9 @@ pub struct JsonFinding<'a> {
     /// Other parts of the same credential found next to it (an AWS key id and its secret).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     related: Vec<JsonRelated<'a>>,
+    /// Present when the run validated secrets (`--validate`, `leakhound validate`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    validation: Option<serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -193,6 +196,7 @@ impl<'a> JsonFinding<'a> {
                     line: r.line,
                 })
                 .collect(),
+            validation: finding.validation.as_ref().map(|v| v.to_json()),
         }
     }
 }

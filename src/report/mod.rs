@@ -91,6 +91,13 @@ pub fn summary_line(output: &ScanOutput) -> String {
     if stats.errors > 0 {
         line.push_str(&format!("; {} errors", stats.errors));
     }
+    if let Some(run) = &output.validation {
+        let c = run.counts;
+        line.push_str(&format!(
+            "; validation: {} live, {} dead, {} unknown, {} unverifiable ({} unique secrets, {} requests)",
+            c.live, c.dead, c.unknown, c.unverifiable, run.unique, run.requests
+        ));
+    }
     line
 }
 

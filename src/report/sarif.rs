@@ -163,6 +163,9 @@ fn properties(finding: &Finding, location: &Location) -> Value {
             .map(|r| json!({ "findingId": r.finding_id, "ruleId": r.rule_id, "path": r.path, "line": r.line }))
             .collect();
     }
+    if let Some(validation) = &finding.validation {
+        properties["validation"] = validation.to_json();
+    }
     if let Some(git) = location.provenance.git() {
         properties["repository"] = json!(git.repository);
         properties["blobId"] = json!(git.blob_id);

@@ -133,9 +133,11 @@ fn convert_rule(file: &str, raw: RawRule) -> Result<Rule, RuleError> {
         negative_examples: raw.negative_examples,
         references: raw.references,
         pairs_with: raw.pairs_with,
+        validate: raw.validate,
         origin: RuleOrigin {
             file: file.to_string(),
             line: raw.id.referenced.line(),
+            builtin: false,
         },
     };
     check_fields(&rule)?;
@@ -185,6 +187,9 @@ pub(crate) fn check_fields(rule: &Rule) -> Result<(), RuleError> {
     }
     if let Some(window) = rule.window.filter(|w| !(16..=65536).contains(w)) {
         return Err(fail(format!("window {window} is outside 16..=65536 bytes")));
+    }
+    if let Some(validate) = &rule.validate {
+        validate.check().map_err(fail)?;
     }
     Ok(())
 }

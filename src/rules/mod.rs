@@ -11,7 +11,7 @@ mod raw;
 
 pub use check::{check_rules, RuleCheckFailure};
 pub use load::{load_rule_file, load_rule_path, RuleError};
-pub use raw::{Checksum, Confidence};
+pub use raw::{validate_host, Checksum, Condition, Confidence, RawValidate, CODE_VALIDATORS};
 
 use std::fmt;
 
@@ -37,6 +37,8 @@ struct BuiltinRule {
     negative_examples: &'static [&'static str],
     references: &'static [&'static str],
     pairs_with: &'static [&'static str],
+    /// Rebuilds the rule's `validate:` block (a closure, since its maps cannot be static).
+    validate: Option<fn() -> raw::RawValidate>,
 }
 
 impl BuiltinRule {
@@ -57,9 +59,11 @@ impl BuiltinRule {
             negative_examples: strings(self.negative_examples),
             references: strings(self.references),
             pairs_with: strings(self.pairs_with),
+            validate: self.validate.map(|build| build()),
             origin: RuleOrigin {
                 file: self.file.to_string(),
                 line: self.line,
+                builtin: true,
             },
         }
     }
@@ -97,6 +101,8 @@ pub struct Rule {
     /// Rules whose findings complete this one (an AWS key id and its secret key): found within
     /// a few lines of each other in the same file, they are reported as related.
     pub pairs_with: Vec<String>,
+    /// How to check with the provider whether a secret is live (`None`: unverifiable).
+    pub validate: Option<RawValidate>,
     /// Where the rule was defined, for error messages: file and line of its `id`.
     pub origin: RuleOrigin,
 }
@@ -106,6 +112,9 @@ pub struct Rule {
 pub struct RuleOrigin {
     pub file: String,
     pub line: u64,
+    /// True for the rules compiled into the binary. Only their validators are trusted to
+    /// send secrets without `--allow-rule-validators`.
+    pub builtin: bool,
 }
 
 impl fmt::Display for RuleOrigin {

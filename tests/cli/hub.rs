@@ -4,7 +4,7 @@
 //! `HF_ENDPOINT` points every request at the fake; nothing leaves 127.0.0.1.
 
 mod fake;
-mod http;
+pub mod http;
 
 use std::{
     path::Path,

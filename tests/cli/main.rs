@@ -8,3 +8,4 @@ mod reports;
 mod rules;
 mod scan;
 mod util;
+mod validate;

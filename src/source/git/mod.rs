@@ -25,7 +25,7 @@ use git2::{ObjectType, Oid, Repository, RepositoryOpenFlags, Sort};
 use super::{is_binary, CommitInfo, GitLocation, Provenance, SkipReason};
 use crate::finding::Finding;
 
-pub use time::{parse_date, rfc3339};
+pub use time::{civil_from_days, parse_date, rfc3339};
 
 /// Which part of the history to scan.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

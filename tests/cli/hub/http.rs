@@ -24,6 +24,9 @@ pub struct Request {
     /// Path and query, as sent (percent-encoded).
     pub target: String,
     pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// When the request arrived (for rate-limit tests).
+    pub at: std::time::Instant,
 }
 
 impl Request {
@@ -201,10 +204,12 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
         let (name, value) = header.split_once(':')?;
         headers.push((name.trim().to_string(), value.trim().to_string()));
     }
-    let request = Request {
+    let mut request = Request {
         method,
         target,
         headers,
+        body: Vec::new(),
+        at: std::time::Instant::now(),
     };
     let length: usize = request
         .header("content-length")
@@ -212,5 +217,6 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
         .unwrap_or(0);
     let mut body = vec![0; length];
     reader.read_exact(&mut body).ok()?;
+    request.body = body;
     Some(request)
 }
