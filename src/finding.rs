@@ -68,6 +68,10 @@ pub struct Finding {
     pub related: Vec<Related>,
     /// Whether the secret is live, set by `--validate` (see [`crate::validate`]).
     pub validation: Option<Validation>,
+    /// Named parts of the rule's match besides the secret (`(?P<account>…)`), from its first
+    /// location: what a validator needs to check the secret. Never reported: a part can be
+    /// secret itself (a service account's private key).
+    pub parts: BTreeMap<String, String>,
 }
 
 /// A finding that completes another one: the key id next to a secret key.
@@ -148,6 +152,14 @@ impl FindingCollector {
                     locations: Vec::new(),
                     related: Vec::new(),
                     validation: None,
+                    parts: m
+                        .parts
+                        .iter()
+                        .map(|(name, start, end)| {
+                            let value = String::from_utf8_lossy(&data[*start..*end]);
+                            (name.to_string(), value.into_owned())
+                        })
+                        .collect(),
                 });
             finding.locations.push(location);
         }

@@ -1,11 +1,11 @@
 //! Runs one rule's regex inside the windows the prefilter opened.
 
-use regex::bytes::Regex;
+use std::sync::Arc;
 
-use super::prefilter::Window;
+use super::{prefilter::Window, CompiledPattern};
 
 /// A regex match before the entropy, checksum and false-positive checks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Candidate {
     /// Byte range of the secret capture group.
     pub start: usize,
@@ -13,17 +13,19 @@ pub struct Candidate {
     /// Byte range of the whole regex match (allowlists can target it).
     pub match_start: usize,
     pub match_end: usize,
+    /// The pattern's other named groups that matched: (name, start, end).
+    pub parts: Vec<(Arc<str>, usize, usize)>,
 }
 
 /// Every match of `regex` that starts inside one of `windows`. The haystack is cut at the window
 /// end, but searched from the window start with the bytes before it as context, so `\b` and `^`
 /// see the real neighbours of the window.
-pub fn find_in_windows(
-    regex: &Regex,
-    group: usize,
+pub(super) fn find_in_windows(
+    pattern: &CompiledPattern,
     data: &[u8],
     windows: &[Window],
 ) -> Vec<Candidate> {
+    let (regex, group) = (&pattern.regex, pattern.group);
     let mut found = Vec::new();
     for window in windows {
         let haystack = &data[..window.end];
@@ -39,6 +41,14 @@ pub fn find_in_windows(
                     end: secret.end(),
                     match_start: whole.start(),
                     match_end: whole.end(),
+                    parts: pattern
+                        .parts
+                        .iter()
+                        .filter_map(|(index, name)| {
+                            let part = captures.get(*index)?;
+                            Some((name.clone(), part.start(), part.end()))
+                        })
+                        .collect(),
                 });
             }
             at = if whole.end() > whole.start() {

@@ -16,7 +16,7 @@ pub mod filters;
 mod matcher;
 mod prefilter;
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use regex::bytes::{Regex, RegexBuilder};
 
@@ -35,6 +35,8 @@ pub struct Match {
     /// Byte range of the rule's whole regex match, which contains the secret.
     pub match_start: usize,
     pub match_end: usize,
+    /// The rule's other named groups that matched: (name, start, end).
+    pub parts: Vec<(Arc<str>, usize, usize)>,
     /// Shannon entropy of the secret, bits per byte.
     pub entropy: f64,
 }
@@ -60,13 +62,23 @@ pub fn compile_pattern(pattern: &str) -> Result<Regex, regex::Error> {
 /// A rule plus its lazily compiled regex.
 struct CompiledRule {
     rule: Rule,
-    regex: OnceLock<Option<(Regex, usize)>>,
+    regex: OnceLock<Option<CompiledPattern>>,
+}
+
+/// A compiled pattern and where in it the secret and the named parts are.
+struct CompiledPattern {
+    regex: Regex,
+    /// The capture group that holds the secret: `(?P<secret>…)`, else the first.
+    group: usize,
+    /// Other named groups (`(?P<account>…)`): parts of a credential a validator needs, such
+    /// as the storage account a key belongs to.
+    parts: Vec<(usize, Arc<str>)>,
 }
 
 impl CompiledRule {
-    /// The regex and the index of the capture group that holds the secret, or `None` when the
-    /// pattern does not compile (user rules are compiled when loaded, so this is a bug report).
-    fn regex(&self) -> Option<&(Regex, usize)> {
+    /// The compiled pattern, or `None` when it does not compile (user rules are compiled when
+    /// loaded, so this is a bug report).
+    fn regex(&self) -> Option<&CompiledPattern> {
         self.regex
             .get_or_init(|| match compile_pattern(&self.rule.pattern) {
                 Ok(regex) => {
@@ -74,7 +86,17 @@ impl CompiledRule {
                         .capture_names()
                         .position(|name| name == Some("secret"))
                         .unwrap_or(1);
-                    Some((regex, group))
+                    let parts = regex
+                        .capture_names()
+                        .enumerate()
+                        .filter_map(|(i, name)| Some((i, Arc::from(name?))))
+                        .filter(|(i, _)| *i != group)
+                        .collect();
+                    Some(CompiledPattern {
+                        regex,
+                        group,
+                        parts,
+                    })
                 }
                 Err(err) => {
                     eprintln!(
@@ -181,11 +203,11 @@ impl Scanner {
         let mut matches = Vec::new();
         for (rule_index, rule_windows) in windows {
             let compiled = &self.rules[rule_index];
-            let Some((regex, group)) = compiled.regex() else {
+            let Some(pattern) = compiled.regex() else {
                 continue;
             };
             let started = profile.is_some().then(std::time::Instant::now);
-            for candidate in matcher::find_in_windows(regex, *group, data, &rule_windows) {
+            for candidate in matcher::find_in_windows(pattern, data, &rule_windows) {
                 if let Some(m) = self.accept(rule_index, data, candidate) {
                     matches.push(m);
                 }
@@ -265,6 +287,7 @@ impl Scanner {
             end: candidate.end,
             match_start: candidate.match_start,
             match_end: candidate.match_end,
+            parts: candidate.parts,
             entropy,
         })
     }

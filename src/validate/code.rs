@@ -41,17 +41,77 @@ pub(super) fn hosts(name: &str) -> &'static [&'static str] {
 pub(super) fn check(name: &str, job: &Job, _rule: &Rule, context: &Context) -> Validation {
     match name {
         "aws-sts" => aws(job, context),
-        // Both need a value the finding does not carry yet: the whole service-account JSON
-        // (GCP) and the storage account name (Azure). The signing code is merged and tested;
-        // the engine does not hand these parts over yet.
-        "gcp-service-account" => not_sent(Outcome::unverifiable(
-            "validator not wired yet: the finding does not carry the whole service-account JSON",
-        )),
-        "azure-storage" => not_sent(Outcome::unverifiable(
-            "validator not wired yet: the finding does not carry the storage account name",
-        )),
+        "gcp-service-account" => gcp(job, context),
+        "azure-storage" => azure(job, context),
         _ => not_sent(Outcome::unverifiable("unknown code validator")),
     }
+}
+
+/// The parts of a service-account key file the rule captures (`client_email`, `private_key`
+/// as written in JSON, optionally `token_uri`), put back together for the JWT exchange.
+fn gcp(job: &Job, context: &Context) -> Validation {
+    let (Some(email), Some(key)) = (job.parts.get("client_email"), job.parts.get("private_key"))
+    else {
+        return not_sent(Outcome::unverifiable(
+            "needs the key file's private_key and client_email next to private_key_id",
+        ));
+    };
+    // The key is captured as it is written inside a JSON string (`\n` escapes).
+    let Ok(key) = serde_json::from_str::<String>(&format!("\"{key}\"")) else {
+        return not_sent(Outcome::unverifiable("private_key is not a JSON string"));
+    };
+    let mut file = serde_json::json!({
+        "type": "service_account",
+        "private_key_id": job.secret,
+        "private_key": key,
+        "client_email": email,
+    });
+    if let Some(uri) = job.parts.get("token_uri") {
+        file["token_uri"] = Value::from(uri.as_str());
+    }
+    let request = match signed::gcp::token_request(&file.to_string(), SystemTime::now()) {
+        Ok(request) => request,
+        Err(reason) => return not_sent(Outcome::unverifiable(reason)),
+    };
+    let mut validation = send_and_read(
+        &http_request(request, signed::gcp::TOKEN_HOST),
+        context,
+        |response| {
+            let body = String::from_utf8_lossy(&response.body);
+            outcome_of(signed::gcp::read_token_response(response.status, &body))
+        },
+    );
+    // Who the key belongs to comes from the file, not the answer.
+    if let Outcome::Live { metadata } = &mut validation.outcome {
+        for (name, value) in signed::gcp::service_account_metadata(&file.to_string()) {
+            metadata.entry(name).or_insert(Value::from(value));
+        }
+    }
+    validation
+}
+
+/// Azure Storage list-containers, signed with the account key, for the account named in the
+/// same connection string.
+fn azure(job: &Job, context: &Context) -> Validation {
+    let Some(account) = job.parts.get("account") else {
+        return not_sent(Outcome::unverifiable(
+            "needs the storage account name (AccountName= in the same connection string)",
+        ));
+    };
+    let request =
+        match signed::azure::list_containers_request(account, &job.secret, SystemTime::now()) {
+            Ok(request) => request,
+            Err(reason) => return not_sent(Outcome::unverifiable(reason)),
+        };
+    let host = format!("{account}.blob.core.windows.net");
+    let mut validation = send_and_read(&http_request(request, &host), context, |response| {
+        let body = String::from_utf8_lossy(&response.body);
+        outcome_of(signed::azure::read_list_containers(response.status, &body))
+    });
+    if let Outcome::Live { metadata } = &mut validation.outcome {
+        metadata.insert("account".into(), Value::from(account.as_str()));
+    }
+    validation
 }
 
 /// STS GetCallerIdentity with the key id found next to the secret key (and the session token

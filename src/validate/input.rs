@@ -140,6 +140,10 @@ fn raw_tokens(text: &str, name: &str, scanner: &Scanner) -> Vec<Finding> {
                 m.end += start;
                 m.match_start += start;
                 m.match_end += start;
+                for part in &mut m.parts {
+                    part.1 += start;
+                    part.2 += start;
+                }
                 m
             })
             .collect();
@@ -182,6 +186,9 @@ fn convert(findings: Vec<ReportFinding>, rules: &RuleSet) -> Result<Vec<Finding>
                     })
                     .collect(),
                 validation: None,
+                // Reports never carry parts (they may be secret): GCP service accounts and
+                // Azure keys read from a report stay unverifiable.
+                parts: Default::default(),
             })
         })
         .collect()

@@ -203,6 +203,8 @@ struct Job {
     provider: String,
     secret: String,
     related: BTreeMap<String, String>,
+    /// Named parts of the match (see `Finding::parts`), from the first finding of the job.
+    parts: BTreeMap<String, String>,
 }
 
 /// Validates every finding in place: sets `finding.validation`.
@@ -240,6 +242,7 @@ pub fn validate_findings(
                 provider: rules.rules()[rule].provider.clone(),
                 secret: finding.secret.clone(),
                 related,
+                parts: finding.parts.clone(),
             });
             jobs.len() - 1
         });

@@ -777,3 +777,98 @@ fn aws_secret_key_is_checked_with_its_key_id_over_sigv4() {
     assert!(lonely["reason"].as_str().unwrap().contains("key id"));
     assert_eq!(sts.requests().len(), 1);
 }
+
+/// A service-account key file around the crate's synthetic test key (never used anywhere), with
+/// its fields in the order Google writes them.
+fn service_account_file() -> String {
+    let pem = include_str!("../../src/validate/signed/testdata/synthetic-rsa-2048.pkcs8.pem");
+    let quoted = |text: &str| Value::from(text).to_string();
+    format!(
+        "{{\n  \"type\": \"service_account\",\n  \"project_id\": \"demo-project-381712\",\n  \
+         \"private_key_id\": \"87b00c018d7354324ff71800142c8a60d9f72533\",\n  \
+         \"private_key\": {},\n  \
+         \"client_email\": \"ci-deployer@demo-project-381712.iam.gserviceaccount.com\",\n  \
+         \"client_id\": \"108177284611296412123\",\n  \
+         \"token_uri\": \"https://oauth2.googleapis.com/token\"\n}}\n",
+        quoted(pem)
+    )
+}
+
+#[test]
+fn gcp_service_account_is_checked_with_a_signed_jwt() {
+    let google = server(|request| {
+        let form = String::from_utf8_lossy(&request.body).to_string();
+        assert!(
+            form.starts_with("grant_type=urn") && form.contains("jwt-bearer&assertion="),
+            "{form}"
+        );
+        let assertion = form.split("assertion=").nth(1).unwrap_or_default();
+        assert_eq!(assertion.split('.').count(), 3, "not a JWT: {assertion}");
+        Response::json(
+            &json!({"access_token": "ya29.synthetic", "expires_in": 3599,
+                               "token_type": "Bearer"}),
+        )
+    });
+    let fx = Fixture::new();
+    fx.write("deploy/sa.json", service_account_file());
+    let run = run_env(
+        &fx,
+        &["scan", "--validate", "-f", "json", "."],
+        &[endpoints(&[("oauth2.googleapis.com", &google)])],
+        None,
+    );
+    let report = run.json();
+    let v = validation_of(&report, "87b00c");
+    assert_eq!(v["outcome"], "live", "{v}\n{}", run.stderr);
+    assert_eq!(
+        v["metadata"]["client_email"],
+        "ci-deployer@demo-project-381712.iam.gserviceaccount.com"
+    );
+    assert!(
+        !run.stdout.contains("ya29.synthetic"),
+        "access token reported"
+    );
+    assert!(
+        !run.stdout.contains("BEGIN PRIVATE KEY"),
+        "private key reported"
+    );
+    assert_eq!(google.requests().len(), 1);
+    assert_eq!(google.requests()[0].path(), "/token");
+}
+
+#[test]
+fn azure_storage_key_is_checked_with_its_account_name() {
+    let account = "7ztpfh8qtzqc18";
+    let blob = server(move |request| {
+        let auth = request.header("authorization").unwrap_or_default();
+        assert!(auth.starts_with("SharedKey 7ztpfh8qtzqc18:"), "{auth}");
+        assert_eq!(request.query("comp").as_deref(), Some("list"));
+        Response::new(200).body(
+            b"<?xml version=\"1.0\" encoding=\"utf-8\"?><EnumerationResults><Containers>\
+              <Container><Name>backups</Name></Container></Containers><NextMarker/>\
+              </EnumerationResults>"
+                .to_vec(),
+        )
+    });
+    let fx = Fixture::new();
+    fx.write(
+        "local.settings.json",
+        format!(
+            "{{\"AzureWebJobsStorage\": \"DefaultEndpointsProtocol=https;AccountName={account};\
+             AccountKey=Z5c3KYi8l2pYNm8RIxLZLzaQKwp961xMdzzP+12OgUIK5rpUwlhg3H1u1HlYGDhK2SSXFNxd8e6bGX1lymgG6w==;\
+             EndpointSuffix=core.windows.net\"}}\n"
+        ),
+    );
+    let host = format!("{account}.blob.core.windows.net");
+    let run = run_env(
+        &fx,
+        &["scan", "--validate", "-f", "json", "."],
+        &[endpoints(&[(host.as_str(), &blob)])],
+        None,
+    );
+    let report = run.json();
+    let v = validation_of(&report, "Z5c3KY");
+    assert_eq!(v["outcome"], "live", "{v}\n{}", run.stderr);
+    assert_eq!(v["metadata"]["account"], account);
+    assert_eq!(blob.requests().len(), 1);
+}
