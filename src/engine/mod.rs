@@ -22,6 +22,8 @@ use regex::bytes::{Regex, RegexBuilder};
 
 use crate::rules::{Rule, RuleSet};
 
+use matcher::SecretGroup;
+
 pub use filters::Filters;
 
 /// One secret found by one rule in one blob.
@@ -60,20 +62,26 @@ pub fn compile_pattern(pattern: &str) -> Result<Regex, regex::Error> {
 /// A rule plus its lazily compiled regex.
 struct CompiledRule {
     rule: Rule,
-    regex: OnceLock<Option<(Regex, usize)>>,
+    regex: OnceLock<Option<(Regex, SecretGroup)>>,
 }
 
 impl CompiledRule {
-    /// The regex and the index of the capture group that holds the secret, or `None` when the
-    /// pattern does not compile (user rules are compiled when loaded, so this is a bug report).
-    fn regex(&self) -> Option<&(Regex, usize)> {
+    /// The regex and the capture group that holds the secret, or `None` when the pattern
+    /// does not compile (user rules are compiled when loaded, so this is a bug report).
+    fn regex(&self) -> Option<&(Regex, SecretGroup)> {
         self.regex
             .get_or_init(|| match compile_pattern(&self.rule.pattern) {
                 Ok(regex) => {
-                    let group = regex
-                        .capture_names()
-                        .position(|name| name == Some("secret"))
-                        .unwrap_or(1);
+                    let group = match self.rule.secret_group {
+                        Some(0) => SecretGroup::FirstNonEmpty,
+                        Some(n) => SecretGroup::Index(n),
+                        None => SecretGroup::Index(
+                            regex
+                                .capture_names()
+                                .position(|name| name == Some("secret"))
+                                .unwrap_or(1),
+                        ),
+                    };
                     Some((regex, group))
                 }
                 Err(err) => {
@@ -368,6 +376,49 @@ rules:
         let found = s.scan(b"key = \"demo_Qw8rT2zLp4Xv9NbK3mYd\"\nkey = \"other\"");
         let ids: Vec<&str> = found.iter().map(|m| s.rule(m.rule).id.as_str()).collect();
         assert_eq!(ids, ["demo-token", "demo-generic"]);
+    }
+
+    #[test]
+    fn rule_without_keywords_runs_on_every_blob() {
+        let s = scanner(
+            r#"
+rules:
+  - id: bare
+    name: Bare
+    provider: demo
+    keywords: []
+    pattern: 'ZQ-[0-9]{6}'
+    secret_group: 0
+    confidence: medium
+"#,
+        );
+        let found = s.scan(b"first line\nvalue ZQ-719384 here\n");
+        assert_eq!(found.len(), 1);
+        // No capture group and `secret_group: 0`: the whole match is the secret.
+        assert_eq!((found[0].start, found[0].end), (17, 26));
+        assert!(s.scan(b"").is_empty());
+    }
+
+    #[test]
+    fn first_non_empty_group_and_whole_blob() {
+        let s = scanner(
+            r#"
+rules:
+  - id: either
+    name: Either
+    provider: demo
+    keywords: [marker]
+    pattern: 'a=([0-9]{4,})|b=([a-z]{4,})'
+    secret_group: 0
+    whole_blob: true
+    confidence: medium
+"#,
+        );
+        // The keyword sits far from the match, on another line: a whole-blob rule still runs.
+        let data = b"marker\n\n\nb=wxyz\n";
+        let found = s.scan(data);
+        assert_eq!(found.len(), 1);
+        assert_eq!(&data[found[0].start..found[0].end], b"wxyz");
     }
 
     #[test]
