@@ -125,7 +125,7 @@ impl FindingCollector {
             let rule = scanner.rule(m.rule);
             // A rule limited to some paths (gitleaks `path`) does not apply elsewhere.
             if let Some(only) = &rule.path {
-                if !only.is_match(&self.suppressor.relative_path(provenance)) {
+                if !only.is_match(self.suppressor.relative_path(provenance).as_bytes()) {
                     continue;
                 }
             }

@@ -1,10 +1,13 @@
-//! `leakhound rules list|check`.
+//! `leakhound rules list|check|providers|import-gitleaks`.
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use leakhound::rules::{check_rules, load_rule_path, RuleSet};
+use leakhound::{
+    gitleaks::{yaml, GitleaksConfig},
+    rules::{check_rules, load_rule_path, RuleSet},
+};
 use serde_json::json;
 
 use super::{RuleArgs, EXIT_CLEAN, EXIT_FINDINGS};
@@ -33,12 +36,23 @@ enum RulesCommand {
         /// A rule file or directory to check (default: the built-in rules).
         path: Option<PathBuf>,
     },
+    /// Convert a gitleaks / Betterleaks TOML config into a leakhound rule file. Fields that
+    /// cannot be honoured are listed on stderr and as comments; allowlists are written as a
+    /// commented `.leakhound.yaml` snippet.
+    ImportGitleaks {
+        /// The TOML config (`.gitleaks.toml`, `.betterleaks.toml`).
+        file: PathBuf,
+        /// Write the rule file here instead of standard output.
+        #[arg(short, long, value_name = "OUT")]
+        output: Option<PathBuf>,
+    },
 }
 
 pub fn run(args: RulesArgs) -> Result<u8> {
     match args.command {
         RulesCommand::List { rules, json } => list(&rules.load()?, json),
         RulesCommand::Check { path } => check(path),
+        RulesCommand::ImportGitleaks { file, output } => import_gitleaks(&file, output.as_deref()),
         RulesCommand::Providers => {
             print!(
                 "{}",
@@ -73,6 +87,27 @@ fn list(rules: &RuleSet, as_json: bool) -> Result<u8> {
             );
         }
     }
+    Ok(EXIT_CLEAN)
+}
+
+fn import_gitleaks(file: &std::path::Path, output: Option<&std::path::Path>) -> Result<u8> {
+    let config = GitleaksConfig::load(file)?;
+    let text = yaml::rule_file(&config, &config.notes);
+    for note in &config.notes {
+        eprintln!("leakhound: note: not honoured: {note}");
+    }
+    match output {
+        Some(path) => std::fs::write(path, &text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => print!("{text}"),
+    }
+    eprintln!(
+        "leakhound: {} rules and {} allowlists converted from {}{}",
+        config.rules.len(),
+        config.allowlists.len(),
+        file.display(),
+        output.map_or(String::new(), |p| format!(" into {}", p.display()))
+    );
     Ok(EXIT_CLEAN)
 }
 

@@ -218,8 +218,8 @@ pub(crate) fn validate_pattern(rule: &Rule) -> Result<(), RuleError> {
 }
 
 /// Compiles a rule's path regex (matched against root-relative paths with `/` separators).
-pub(crate) fn compile_path(path: &str) -> Result<regex::Regex, String> {
-    regex::RegexBuilder::new(path)
+pub(crate) fn compile_path(path: &str) -> Result<regex::bytes::Regex, String> {
+    regex::bytes::RegexBuilder::new(path)
         .size_limit(8 * 1024 * 1024)
         .build()
         .map_err(|e| format!("invalid path regex `{path}`: {e}"))
