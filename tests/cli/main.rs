@@ -2,6 +2,7 @@
 
 mod extract;
 mod git;
+mod gitleaks;
 mod hub;
 mod reports;
 mod rules;
