@@ -221,3 +221,120 @@ fn load_raw(path: &Path, depth: usize) -> Result<(parse::RawConfig, Vec<Note>), 
     raw = convert::merge(raw, base);
     Ok((raw, notes))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::suppress::{Condition, RegexTarget};
+
+    #[test]
+    fn bad_toml_names_its_line() {
+        let err =
+            GitleaksConfig::parse("g.toml", "title = 'x'\n\n[[rules]\nid = 'a'\n").unwrap_err();
+        assert_eq!(err.line, 3, "{err}");
+        assert!(err.to_string().starts_with("g.toml:3: "), "{err}");
+    }
+
+    #[test]
+    fn bad_regex_and_group_name_the_rule() {
+        let text = "\n[[rules]]\nid = 'my-rule'\nregex = '''a(b'''\n";
+        let err = GitleaksConfig::parse("g.toml", text).unwrap_err();
+        assert_eq!(err.line, 2);
+        assert!(
+            err.message.contains("rule `my-rule`: invalid regex"),
+            "{err}"
+        );
+        let text = "[[rules]]\nid = 'r'\nregex = '''(a)'''\nsecretGroup = 2\n";
+        let err = GitleaksConfig::parse("g.toml", text).unwrap_err();
+        assert!(err.message.contains("secretGroup 2"), "{err}");
+        let text = "[[rules]]\nid = 'r'\nregex = 'a'\n[[rules.allowlists]]\ndescription = 'none'\n";
+        assert!(GitleaksConfig::parse("g.toml", text).is_err());
+    }
+
+    #[test]
+    fn rules_and_allowlists_convert() {
+        let text = r#"
+[allowlist]
+paths = ['''\.lock$''']
+
+[[rules]]
+ID = "Mixed_Case"
+regex = '''key=(\w+)'''
+Entropy = 2
+keywords = ["KEY="]
+tags = ["t"]
+[rules.allowlist]
+condition = "AND"
+regexTarget = "line"
+regexes = ['''\Qa.b\E''']
+stopWords = ["Fake"]
+commits = ["ABCDEF1234567"]
+"#;
+        let config = GitleaksConfig::parse("g.toml", text).unwrap();
+        assert!(config.notes.is_empty(), "{:?}", config.notes);
+        let rule = &config.rules[0];
+        assert_eq!(rule.id, "Mixed_Case");
+        assert_eq!(rule.keywords, ["key="]);
+        assert_eq!(rule.min_entropy, Some(2.0));
+        assert_eq!(rule.secret_group, Some(0));
+        assert_eq!(rule.origin.source, RuleSource::GitleaksConfig);
+        assert!(rule.pattern.starts_with("(?-u)"));
+        let global = &config.allowlists[0];
+        assert!(global.rule_ids.is_empty());
+        assert!(global.paths.matches("deps/Cargo.lock"));
+        let own = &config.allowlists[1];
+        assert_eq!(own.rule_ids, ["Mixed_Case"]);
+        assert_eq!(own.condition, Condition::All);
+        assert_eq!(own.regex_target, RegexTarget::Line);
+        assert_eq!(own.stopwords, ["fake"]);
+        assert_eq!(own.commits, ["abcdef1234567"]);
+        assert!(own.regexes[0].is_match(b"xa.by") && !own.regexes[0].is_match(b"xaxb"));
+    }
+
+    #[test]
+    fn go_classes_stay_ascii() {
+        let (pattern, note) = translate(r"\d+").unwrap();
+        assert!(note.is_none());
+        let regex = crate::engine::compile_pattern(&pattern).unwrap();
+        assert!(
+            !regex.is_match("٣".as_bytes()),
+            "Arabic-Indic digit is not \\d in Go"
+        );
+        let (_, note) = translate(r"\p{Greek}+").unwrap();
+        assert!(note.is_some());
+    }
+
+    #[test]
+    fn extend_path_merges_like_gitleaks() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("base.toml"),
+            "[[rules]]\nid = 'a'\nregex = '(x+)'\nkeywords = ['xxx']\n\
+             [[rules]]\nid = 'b'\nregex = '(y+)'\n[[rules]]\nid = 'c'\nregex = '(z+)'\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("top.toml"),
+            "[extend]\npath = 'base.toml'\ndisabledRules = ['c']\n\
+             [[rules]]\nid = 'a'\ndescription = 'Overridden'\nkeywords = ['xx2']\n",
+        )
+        .unwrap();
+        let config = GitleaksConfig::load(&dir.path().join("top.toml")).unwrap();
+        let ids: Vec<&str> = config.rules.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b"]);
+        assert_eq!(config.rules[0].name, "Overridden");
+        assert_eq!(config.rules[0].keywords, ["xxx", "xx2"]);
+        assert!(!config.use_default);
+    }
+
+    #[test]
+    fn yaml_quoting_reads_back() {
+        for text in ["it's", r"\b(a|b)\s*'x'", "tab\there", "#not a comment: x"] {
+            let yaml = format!("v: {}\n", yaml::quote(text));
+            let back: std::collections::BTreeMap<String, String> =
+                serde_saphyr::from_str(&yaml).unwrap();
+            assert_eq!(back["v"], text, "{yaml}");
+        }
+        assert_eq!(yaml::leakhound_id("AWS_Key.v2"), "aws-key.v2");
+    }
+}
