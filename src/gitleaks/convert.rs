@@ -156,7 +156,7 @@ pub fn convert(
         }
         let min_entropy = match rule.entropy {
             None => None,
-            Some(e) if e == 0.0 => None,
+            Some(0.0) => None,
             Some(e) if (0.0..=8.0).contains(&e) => Some(e),
             Some(e) => return Err(error(format!("entropy {e} is outside 0..=8"))),
         };
