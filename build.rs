@@ -43,6 +43,19 @@ fn main() {
 
 /// One `BuiltinRule { .. }` literal. `{:?}` of a string is a valid Rust string literal.
 fn write_rule(code: &mut String, file: &str, rule: raw::RawRule) {
+    let line = rule.id.referenced.line();
+    // Built-in rules stay on the fast path: keywords, windows near them, no path filter.
+    if rule.keywords.is_empty()
+        || rule.whole_blob
+        || rule.path.is_some()
+        || rule.secret_group.is_some()
+        || !rule.tags.is_empty()
+    {
+        panic!(
+            "{file}:{line}: built-in rules need keywords and may not set whole_blob, path, \
+             secret_group or tags"
+        );
+    }
     let list = |items: &[String]| format!("&{items:?}");
     let option = |value: Option<String>| value.map_or("None".to_string(), |v| format!("Some({v})"));
     writeln!(
@@ -53,7 +66,6 @@ fn write_rule(code: &mut String, file: &str, rule: raw::RawRule) {
          min_char_classes: {min_char_classes}, checksum: {checksum}, window: {window}, \
          examples: {examples}, negative_examples: {negative_examples}, references: {references}, \
          pairs_with: {pairs_with}, validate: {validate} }},",
-        line = rule.id.referenced.line(),
         id = rule.id.value,
         name = rule.name,
         provider = rule.provider,

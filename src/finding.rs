@@ -19,6 +19,8 @@ use crate::{
 
 /// Longest snippet kept around a secret, in characters on each side.
 const SNIPPET_CONTEXT: usize = 80;
+/// Longest part of a regex match kept on each side of the secret, in characters.
+const MATCH_CONTEXT: usize = 200;
 
 /// One place a secret was seen.
 #[derive(Clone, Debug, PartialEq)]
@@ -38,6 +40,13 @@ pub struct Location {
     /// Stable id of (rule, secret, path relative to the scanned root): survives line moves,
     /// changes with a rename.
     pub fingerprint: String,
+    /// The path relative to the scanned root (the in-repository path for git blobs): what
+    /// allowlists, baselines and gitleaks fingerprints compare.
+    pub relative_path: String,
+    /// The rest of the rule's whole regex match around the secret (gitleaks' `Match` is
+    /// `match_before + secret + match_after`), each cut to [`MATCH_CONTEXT`] characters.
+    pub match_before: String,
+    pub match_after: String,
     /// Allowlists that suppress this location if its commit is one of theirs (decided once
     /// git provenance is known; see `suppress`).
     pub(crate) commit_allowlists: Vec<usize>,
@@ -121,6 +130,12 @@ impl FindingCollector {
         let mut cursor = LineCursor::default();
         for m in matches {
             let rule = scanner.rule(m.rule);
+            // A rule limited to some paths (gitleaks `path`) does not apply elsewhere.
+            if let Some(only) = &rule.path {
+                if !only.is_match(self.suppressor.relative_path(provenance).as_bytes()) {
+                    continue;
+                }
+            }
             if !rule.pairs_with.is_empty() {
                 self.pairs
                     .entry(rule.id.clone())
@@ -301,6 +316,15 @@ fn locate(
         offset: m.start,
         snippet: snippet(data, line_start, m.start, m.end),
         fingerprint: fingerprint(&[rule_id, secret, relative_path]),
+        relative_path: relative_path.to_string(),
+        match_before: keep_tail(
+            &String::from_utf8_lossy(&data[m.match_start..m.start]),
+            MATCH_CONTEXT,
+        ),
+        match_after: keep_head(
+            &String::from_utf8_lossy(&data[m.end..m.match_end]),
+            MATCH_CONTEXT,
+        ),
         commit_allowlists: Vec::new(),
     }
 }

@@ -21,6 +21,7 @@ pub mod config;
 pub mod engine;
 pub mod extract;
 pub mod finding;
+pub mod gitleaks;
 pub mod pipeline;
 pub mod progress;
 pub mod report;

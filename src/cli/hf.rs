@@ -174,7 +174,7 @@ fn parse_endpoint(text: &str) -> Result<Url> {
 
 pub fn run(args: HfArgs) -> Result<u8> {
     // A Hub sweep has no local root: only `--config FILE` and `--baseline FILE` apply.
-    let project = args.project.resolve(None, None)?;
+    let mut project = args.project.resolve(None, None)?;
     let mut rules = args.rules.load()?;
     project.select_rules(&mut rules, args.min_confidence.map(Into::into))?;
     let config = args.config()?;

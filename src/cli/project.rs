@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use leakhound::{
     config::{Config, CONFIG_FILE},
+    gitleaks::{GitleaksConfig, CONFIG_FILES as GITLEAKS_CONFIG_FILES},
     pipeline::ScanOutput,
     rules::{Confidence, RuleSet},
     suppress::{Allowlist, Baseline, IgnoreList, Pragmas, Suppressor},
@@ -25,9 +26,14 @@ pub struct ProjectArgs {
     /// Read this config file instead of the `.leakhound.yaml` at the scanned root.
     #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
     pub config: Option<PathBuf>,
-    /// Ignore `.leakhound.yaml`, `.leakhoundignore` and `.gitleaksignore` at the scanned root.
+    /// Ignore `.leakhound.yaml`, `.gitleaks.toml`, `.betterleaks.toml`, `.leakhoundignore` and
+    /// `.gitleaksignore` at the scanned root.
     #[arg(long)]
     pub no_config: bool,
+    /// Load the rules and allowlists of a gitleaks / Betterleaks TOML config [default:
+    /// `.gitleaks.toml` or `.betterleaks.toml` at the scanned root].
+    #[arg(long, value_name = "FILE")]
+    pub gitleaks_config: Option<PathBuf>,
     /// Report only findings that are not in this baseline (see --write-baseline).
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
@@ -46,6 +52,7 @@ pub struct ProjectArgs {
 /// What the project settings resolve to for one run.
 pub struct Project {
     pub config: Option<Config>,
+    pub gitleaks: Option<GitleaksConfig>,
     pub suppressor: Arc<Suppressor>,
     /// Things to tell the user on stderr (which config was read, what it changes).
     pub notes: Vec<String>,
@@ -72,6 +79,8 @@ impl ProjectArgs {
             }
             None => None,
         };
+
+        let gitleaks = self.gitleaks_config(root, &mut notes)?;
 
         let mut suppressor = Suppressor::default();
         if let Some(root) = relative_root {
@@ -100,6 +109,27 @@ impl ProjectArgs {
                 });
             }
         }
+        if let Some(gitleaks) = &gitleaks {
+            suppressor
+                .allowlists
+                .extend(gitleaks.allowlists.iter().cloned());
+            // gitleaks does not scan its own config file; its rules would match their own
+            // examples there. Built-in rules still look at it.
+            let name = Path::new(&gitleaks.file).file_name().unwrap_or_default();
+            if let Ok(own) =
+                regex::bytes::Regex::new(&format!("^{}$", regex::escape(&name.to_string_lossy())))
+            {
+                suppressor.allowlists.push(Allowlist {
+                    origin: format!("{} (the config file itself)", gitleaks.file),
+                    rule_ids: gitleaks.rules.iter().map(|r| r.id.clone()).collect(),
+                    paths: leakhound::suppress::PathMatcher {
+                        globs: None,
+                        regexes: vec![own],
+                    },
+                    ..Allowlist::default()
+                });
+            }
+        }
         if let (Some(root), false) = (root, self.no_config) {
             suppressor.ignores = read_ignore_files(root, &mut notes)?;
         }
@@ -120,17 +150,52 @@ impl ProjectArgs {
         }
         Ok(Project {
             config,
+            gitleaks,
             suppressor: Arc::new(suppressor),
             notes,
         })
     }
 }
 
+impl ProjectArgs {
+    /// `--gitleaks-config`, else `.gitleaks.toml` / `.betterleaks.toml` at the root.
+    fn gitleaks_config(
+        &self,
+        root: Option<&Path>,
+        notes: &mut Vec<String>,
+    ) -> Result<Option<GitleaksConfig>> {
+        let path = match (&self.gitleaks_config, root) {
+            (Some(path), _) => Some(path.clone()),
+            (None, Some(root)) if !self.no_config => GITLEAKS_CONFIG_FILES
+                .iter()
+                .map(|name| root.join(name))
+                .find(|path| path.is_file()),
+            _ => None,
+        };
+        let Some(path) = path else {
+            return Ok(None);
+        };
+        let gitleaks = GitleaksConfig::load(&path)?;
+        notes.push(format!(
+            "gitleaks config {}: {}",
+            path.display(),
+            gitleaks.describe()
+        ));
+        notes.extend(gitleaks.notes.iter().map(|n| format!("not honoured: {n}")));
+        Ok(Some(gitleaks))
+    }
+}
+
 impl Project {
-    /// Applies the config's rule selection and confidence floor (`--min-confidence` wins).
-    pub fn select_rules(&self, rules: &mut RuleSet, cli_min: Option<Confidence>) -> Result<()> {
+    /// Applies the config's rule selection, then the gitleaks config's rules, then the
+    /// confidence floor (`--min-confidence` wins).
+    pub fn select_rules(&mut self, rules: &mut RuleSet, cli_min: Option<Confidence>) -> Result<()> {
         if let Some(config) = &self.config {
             config.apply_to_rules(rules)?;
+        }
+        if let Some(gitleaks) = &self.gitleaks {
+            let notes = gitleaks.apply(rules)?;
+            self.notes.extend(notes);
         }
         let min = cli_min
             .or(self.config.as_ref().and_then(|c| c.min_confidence))

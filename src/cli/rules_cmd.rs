@@ -1,10 +1,13 @@
-//! `leakhound rules list|check`.
+//! `leakhound rules list|check|providers|import-gitleaks`.
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use leakhound::rules::{check_rules, load_rule_path, RuleSet};
+use leakhound::{
+    gitleaks::{yaml, GitleaksConfig},
+    rules::{check_rules, load_rule_path, RuleSet},
+};
 use serde_json::json;
 
 use super::{RuleArgs, EXIT_CLEAN, EXIT_FINDINGS};
@@ -42,6 +45,16 @@ enum RulesCommand {
         /// A rule file or directory to check (default: the built-in rules).
         path: Option<PathBuf>,
     },
+    /// Convert a gitleaks / Betterleaks TOML config into a leakhound rule file. Fields that
+    /// cannot be honoured are listed on stderr and as comments; allowlists are written as a
+    /// commented `.leakhound.yaml` snippet.
+    ImportGitleaks {
+        /// The TOML config (`.gitleaks.toml`, `.betterleaks.toml`).
+        file: PathBuf,
+        /// Write the rule file here instead of standard output.
+        #[arg(short, long, value_name = "OUT")]
+        output: Option<PathBuf>,
+    },
 }
 
 pub fn run(args: RulesArgs) -> Result<u8> {
@@ -52,6 +65,7 @@ pub fn run(args: RulesArgs) -> Result<u8> {
             rules,
             allow_rule_validators,
         } => endpoints(&rules.load()?, allow_rule_validators),
+        RulesCommand::ImportGitleaks { file, output } => import_gitleaks(&file, output.as_deref()),
         RulesCommand::Providers => {
             print!(
                 "{}",
@@ -101,6 +115,27 @@ fn endpoints(rules: &RuleSet, allow_rule_validators: bool) -> Result<u8> {
     println!(
         "{:<40} {:<16} (leakhound revoke --provider huggingface only)",
         "huggingface.co", "huggingface"
+    );
+    Ok(EXIT_CLEAN)
+}
+
+fn import_gitleaks(file: &std::path::Path, output: Option<&std::path::Path>) -> Result<u8> {
+    let config = GitleaksConfig::load(file)?;
+    let text = yaml::rule_file(&config, &config.notes);
+    for note in &config.notes {
+        eprintln!("leakhound: note: not honoured: {note}");
+    }
+    match output {
+        Some(path) => std::fs::write(path, &text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => print!("{text}"),
+    }
+    eprintln!(
+        "leakhound: {} rules and {} allowlists converted from {}{}",
+        config.rules.len(),
+        config.allowlists.len(),
+        file.display(),
+        output.map_or(String::new(), |p| format!(" into {}", p.display()))
     );
     Ok(EXIT_CLEAN)
 }

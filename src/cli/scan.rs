@@ -244,7 +244,7 @@ impl ScanArgs {
 pub fn run(args: ScanArgs) -> Result<u8> {
     let inputs = args.inputs();
     let (root, relative_root) = args.roots(&inputs);
-    let project = args
+    let mut project = args
         .project
         .resolve(root.as_deref(), relative_root.as_deref())?;
     let mut rules = args.rules.load()?;

@@ -17,6 +17,16 @@ pub struct Candidate {
     pub parts: Vec<(Arc<str>, usize, usize)>,
 }
 
+/// Which part of a regex match is the secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretGroup {
+    /// This capture group; a match where it did not participate yields nothing.
+    Index(usize),
+    /// The first capture group that matched something, else the whole match: gitleaks'
+    /// rule when a rule sets no `secretGroup` (v8 `detect.go`, "first suitable capture group").
+    FirstNonEmpty,
+}
+
 /// Every match of `regex` that starts inside one of `windows`. The haystack is cut at the window
 /// end, but searched from the window start with the bytes before it as context, so `\b` and `^`
 /// see the real neighbours of the window.
@@ -35,7 +45,16 @@ pub(super) fn find_in_windows(
                 break;
             };
             let whole = captures.get(0).expect("group 0 always participates");
-            if let Some(secret) = captures.get(group) {
+            let secret = match group {
+                SecretGroup::Index(index) => captures.get(index),
+                SecretGroup::FirstNonEmpty => captures
+                    .iter()
+                    .skip(1)
+                    .flatten()
+                    .find(|group| !group.is_empty())
+                    .or(Some(whole)),
+            };
+            if let Some(secret) = secret {
                 found.push(Candidate {
                     start: secret.start(),
                     end: secret.end(),

@@ -22,6 +22,8 @@ use regex::bytes::{Regex, RegexBuilder};
 
 use crate::rules::{Rule, RuleSet};
 
+use matcher::SecretGroup;
+
 pub use filters::Filters;
 
 /// One secret found by one rule in one blob.
@@ -68,8 +70,8 @@ struct CompiledRule {
 /// A compiled pattern and where in it the secret and the named parts are.
 struct CompiledPattern {
     regex: Regex,
-    /// The capture group that holds the secret: `(?P<secret>…)`, else the first.
-    group: usize,
+    /// Which capture group holds the secret.
+    group: SecretGroup,
     /// Other named groups (`(?P<account>…)`): parts of a credential a validator needs, such
     /// as the storage account a key belongs to.
     parts: Vec<(usize, Arc<str>)>,
@@ -82,16 +84,26 @@ impl CompiledRule {
         self.regex
             .get_or_init(|| match compile_pattern(&self.rule.pattern) {
                 Ok(regex) => {
-                    let group = regex
-                        .capture_names()
-                        .position(|name| name == Some("secret"))
-                        .unwrap_or(1);
-                    let parts = regex
-                        .capture_names()
-                        .enumerate()
-                        .filter_map(|(i, name)| Some((i, Arc::from(name?))))
-                        .filter(|(i, _)| *i != group)
-                        .collect();
+                    let group = match self.rule.secret_group {
+                        Some(0) => SecretGroup::FirstNonEmpty,
+                        Some(n) => SecretGroup::Index(n),
+                        None => SecretGroup::Index(
+                            regex
+                                .capture_names()
+                                .position(|name| name == Some("secret"))
+                                .unwrap_or(1),
+                        ),
+                    };
+                    let parts = match group {
+                        SecretGroup::Index(secret) => regex
+                            .capture_names()
+                            .enumerate()
+                            .filter_map(|(i, name)| Some((i, Arc::from(name?))))
+                            .filter(|(i, _)| *i != secret)
+                            .collect(),
+                        // Any group may be the secret: no parts.
+                        SecretGroup::FirstNonEmpty => Vec::new(),
+                    };
                     Some(CompiledPattern {
                         regex,
                         group,
@@ -391,6 +403,49 @@ rules:
         let found = s.scan(b"key = \"demo_Qw8rT2zLp4Xv9NbK3mYd\"\nkey = \"other\"");
         let ids: Vec<&str> = found.iter().map(|m| s.rule(m.rule).id.as_str()).collect();
         assert_eq!(ids, ["demo-token", "demo-generic"]);
+    }
+
+    #[test]
+    fn rule_without_keywords_runs_on_every_blob() {
+        let s = scanner(
+            r#"
+rules:
+  - id: bare
+    name: Bare
+    provider: demo
+    keywords: []
+    pattern: 'ZQ-[0-9]{6}'
+    secret_group: 0
+    confidence: medium
+"#,
+        );
+        let found = s.scan(b"first line\nvalue ZQ-719384 here\n");
+        assert_eq!(found.len(), 1);
+        // No capture group and `secret_group: 0`: the whole match is the secret.
+        assert_eq!((found[0].start, found[0].end), (17, 26));
+        assert!(s.scan(b"").is_empty());
+    }
+
+    #[test]
+    fn first_non_empty_group_and_whole_blob() {
+        let s = scanner(
+            r#"
+rules:
+  - id: either
+    name: Either
+    provider: demo
+    keywords: [marker]
+    pattern: 'a=([0-9]{4,})|b=([a-z]{4,})'
+    secret_group: 0
+    whole_blob: true
+    confidence: medium
+"#,
+        );
+        // The keyword sits far from the match, on another line: a whole-blob rule still runs.
+        let data = b"marker\n\n\nb=wxyz\n";
+        let found = s.scan(data);
+        assert_eq!(found.len(), 1);
+        assert_eq!(&data[found[0].start..found[0].end], b"wxyz");
     }
 
     #[test]

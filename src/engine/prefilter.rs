@@ -26,6 +26,10 @@ pub struct Prefilter {
     automaton: AhoCorasick,
     /// For each distinct keyword (automaton pattern id), the rules that declared it.
     keyword_rules: Vec<Vec<usize>>,
+    /// Per rule: whether a keyword hit opens the whole blob (gitleaks-style rules).
+    whole_blob: Vec<bool>,
+    /// Rules without keywords: they run over every non-empty blob.
+    keywordless: Vec<usize>,
 }
 
 impl Prefilter {
@@ -50,6 +54,10 @@ impl Prefilter {
                 }
             }
         }
+        let whole_blob = rules.iter().map(Rule::scans_whole_blob).collect();
+        let keywordless = (0..rules.len())
+            .filter(|&i| rules[i].keywords.is_empty())
+            .collect();
         let automaton = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
@@ -63,10 +71,13 @@ impl Prefilter {
         Prefilter {
             automaton,
             keyword_rules,
+            whole_blob,
+            keywordless,
         }
     }
 
-    /// The rules whose keywords occur in `data`, each with its merged, sorted windows.
+    /// The rules whose keywords occur in `data`, each with its merged, sorted windows, then
+    /// the rules without keywords, each with the whole blob.
     pub fn candidate_windows(
         &self,
         data: &[u8],
@@ -75,14 +86,28 @@ impl Prefilter {
         let mut hits: Vec<(usize, Window)> = Vec::new();
         for hit in self.automaton.find_overlapping_iter(data) {
             for &rule in &self.keyword_rules[hit.pattern().as_usize()] {
-                hits.push((
-                    rule,
-                    window_around(data, hit.start(), hit.end(), window_of(rule)),
-                ));
+                let window = if self.whole_blob[rule] {
+                    Window {
+                        start: 0,
+                        end: data.len(),
+                    }
+                } else {
+                    window_around(data, hit.start(), hit.end(), window_of(rule))
+                };
+                hits.push((rule, window));
             }
         }
+        let whole = || {
+            vec![Window {
+                start: 0,
+                end: data.len(),
+            }]
+        };
         if hits.is_empty() {
-            return Vec::new();
+            return match data.is_empty() {
+                true => Vec::new(),
+                false => self.keywordless.iter().map(|&r| (r, whole())).collect(),
+            };
         }
         hits.sort_unstable();
         let mut out: Vec<(usize, Vec<Window>)> = Vec::new();
@@ -99,6 +124,7 @@ impl Prefilter {
                 _ => out.push((rule, vec![window])),
             }
         }
+        out.extend(self.keywordless.iter().map(|&rule| (rule, whole())));
         out
     }
 }

@@ -1,9 +1,12 @@
-//! Reports: findings written for people (human) and for machines (JSON, JSONL, SARIF).
+//! Reports: findings written for people (human) and for machines (JSON, JSONL, SARIF, CSV,
+//! and gitleaks' JSON shape).
 //!
 //! stdout carries only the report; the summary and progress go to stderr, so
 //! `leakhound scan --format json . > report.json` is always valid JSON. Secrets are masked in
 //! every format unless the user passes `--show-secrets`: a report is often pasted into a CI log.
 
+mod csv;
+mod gitleaks_json;
 mod human;
 mod json;
 pub mod mask;
@@ -15,6 +18,7 @@ use clap::ValueEnum;
 
 use crate::{pipeline::ScanOutput, rules::RuleSet};
 
+pub use gitleaks_json::gitleaks_fingerprint;
 pub use mask::mask_secret;
 
 /// Report formats.
@@ -28,6 +32,10 @@ pub enum Format {
     Jsonl,
     /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
     Sarif,
+    /// gitleaks' JSON report: an array of objects with gitleaks' field names, one per location.
+    GitleaksJson,
+    /// Comma-separated values (RFC 4180), one row per location, with a header row.
+    Csv,
 }
 
 /// How a report is written.
@@ -52,6 +60,8 @@ pub fn write_report(
         Format::Json => json::write_document(out, output, options),
         Format::Jsonl => json::write_lines(out, output, options),
         Format::Sarif => sarif::write(out, output, rules, options),
+        Format::GitleaksJson => gitleaks_json::write(out, output, rules, options),
+        Format::Csv => csv::write(out, output, options),
     }
 }
 

@@ -38,7 +38,8 @@ pub fn check_rules(rules: &RuleSet) -> Vec<RuleCheckFailure> {
             })
         };
         match compile_pattern(&rule.pattern) {
-            Ok(regex) if regex.captures_len() < 2 => {
+            // `secret_group: 0` takes the whole match when there is no group (gitleaks).
+            Ok(regex) if regex.captures_len() < 2 && rule.secret_group != Some(0) => {
                 fail("pattern has no capture group for the secret".into());
                 continue;
             }

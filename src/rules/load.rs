@@ -118,6 +118,13 @@ pub(crate) fn parse_rule_text(file: &str, text: &str) -> Result<Vec<Rule>, RuleE
 }
 
 fn convert_rule(file: &str, raw: RawRule) -> Result<Rule, RuleError> {
+    let line = raw.id.referenced.line();
+    let path = raw
+        .path
+        .as_deref()
+        .map(compile_path)
+        .transpose()
+        .map_err(|e| RuleError::new(file, Some(&raw.id.value), line, e))?;
     let rule = Rule {
         id: raw.id.value,
         name: raw.name,
@@ -134,10 +141,14 @@ fn convert_rule(file: &str, raw: RawRule) -> Result<Rule, RuleError> {
         references: raw.references,
         pairs_with: raw.pairs_with,
         validate: raw.validate,
+        secret_group: raw.secret_group,
+        path,
+        tags: raw.tags,
+        whole_blob: raw.whole_blob,
         origin: RuleOrigin {
             file: file.to_string(),
-            line: raw.id.referenced.line(),
-            builtin: false,
+            line,
+            ..RuleOrigin::default()
         },
     };
     check_fields(&rule)?;
@@ -162,11 +173,6 @@ pub(crate) fn check_fields(rule: &Rule) -> Result<(), RuleError> {
     }
     if rule.name.trim().is_empty() || rule.provider.trim().is_empty() {
         return Err(fail("name and provider must not be empty".into()));
-    }
-    if rule.keywords.is_empty() {
-        return Err(fail(
-            "at least one keyword is needed: the prefilter selects rules by keyword".into(),
-        ));
     }
     if let Some(short) = rule.keywords.iter().find(|k| k.len() < 3) {
         return Err(fail(format!(
@@ -201,12 +207,26 @@ pub(crate) fn validate_pattern(rule: &Rule) -> Result<(), RuleError> {
     };
     let regex = crate::engine::compile_pattern(&rule.pattern)
         .map_err(|e| fail(format!("invalid pattern: {e}")))?;
-    if regex.captures_len() < 2 {
-        return Err(fail(
-            "pattern has no capture group: wrap the secret in ( ) or (?P<secret> )".into(),
-        ));
+    let groups = regex.captures_len() - 1;
+    match rule.secret_group {
+        None if groups == 0 => Err(fail(
+            "pattern has no capture group: wrap the secret in ( ) or (?P<secret> ), or set \
+             `secret_group: 0` to take the whole match"
+                .into(),
+        )),
+        Some(n) if n > groups => Err(fail(format!(
+            "secret_group {n} but the pattern has only {groups} capture groups"
+        ))),
+        _ => Ok(()),
     }
-    Ok(())
+}
+
+/// Compiles a rule's path regex (matched against root-relative paths with `/` separators).
+pub(crate) fn compile_path(path: &str) -> Result<regex::bytes::Regex, String> {
+    regex::bytes::RegexBuilder::new(path)
+        .size_limit(8 * 1024 * 1024)
+        .build()
+        .map_err(|e| format!("invalid path regex `{path}`: {e}"))
 }
 
 /// The id of the last rule that starts at or before `line`, so a syntax error deep inside a

@@ -60,10 +60,14 @@ impl BuiltinRule {
             references: strings(self.references),
             pairs_with: strings(self.pairs_with),
             validate: self.validate.map(|build| build()),
+            secret_group: None,
+            path: None,
+            tags: Vec::new(),
+            whole_blob: false,
             origin: RuleOrigin {
                 file: self.file.to_string(),
                 line: self.line,
-                builtin: true,
+                source: RuleSource::Builtin,
             },
         }
     }
@@ -103,8 +107,28 @@ pub struct Rule {
     pub pairs_with: Vec<String>,
     /// How to check with the provider whether a secret is live (`None`: unverifiable).
     pub validate: Option<RawValidate>,
+    /// Which capture group is the secret: `None`, the group named `secret` or group 1;
+    /// `Some(0)`, the first group that matched something, else the whole match (gitleaks'
+    /// rule when `secretGroup` is unset); `Some(n)`, group `n`.
+    pub secret_group: Option<usize>,
+    /// The rule applies only to files whose path, relative to the scanned root, matches
+    /// (gitleaks `path`). Checked when matches become findings.
+    pub path: Option<regex::bytes::Regex>,
+    /// Free-form labels (gitleaks `tags`), shown in `--format gitleaks-json`.
+    pub tags: Vec<String>,
+    /// Run the pattern over the whole blob once any keyword occurs in it, as gitleaks does,
+    /// instead of near each keyword hit. Rules without keywords always do; both cost a regex
+    /// pass over every blob they apply to.
+    pub whole_blob: bool,
     /// Where the rule was defined, for error messages: file and line of its `id`.
     pub origin: RuleOrigin,
+}
+
+impl Rule {
+    /// Whether the regex runs over whole blobs (see [`Rule::whole_blob`]).
+    pub fn scans_whole_blob(&self) -> bool {
+        self.whole_blob || self.keywords.is_empty()
+    }
 }
 
 /// Where a rule was defined.
@@ -112,9 +136,29 @@ pub struct Rule {
 pub struct RuleOrigin {
     pub file: String,
     pub line: u64,
-    /// True for the rules compiled into the binary. Only their validators are trusted to
-    /// send secrets without `--allow-rule-validators`.
-    pub builtin: bool,
+    pub source: RuleSource,
+}
+
+/// What kind of file a rule came from. Rules from a gitleaks / Betterleaks config (which may
+/// sit in the scanned repository, written by anyone who can commit there) must never gain
+/// network behaviour such as live validation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RuleSource {
+    /// Embedded in the binary.
+    Builtin,
+    /// A YAML rule file (`--rules`, `.leakhound.yaml` `rules.files`).
+    #[default]
+    RuleFile,
+    /// Converted from a gitleaks / Betterleaks TOML config.
+    GitleaksConfig,
+}
+
+impl RuleOrigin {
+    /// Whether the rule is compiled into the binary: only those validators are trusted to send
+    /// secrets without `--allow-rule-validators`.
+    pub fn is_builtin(&self) -> bool {
+        self.source == RuleSource::Builtin
+    }
 }
 
 impl fmt::Display for RuleOrigin {
@@ -140,6 +184,14 @@ impl RuleSet {
         let rules = BUILTIN_RULES.iter().map(|builtin| {
             let rule = builtin.to_rule();
             load::check_fields(&rule)?;
+            if rule.keywords.is_empty() {
+                return Err(RuleError::new(
+                    &rule.origin.file,
+                    Some(&rule.id),
+                    rule.origin.line,
+                    "built-in rules need keywords: the prefilter selects rules by keyword",
+                ));
+            }
             Ok(rule)
         });
         set.extend(rules.collect::<Result<Vec<_>, RuleError>>()?)?;

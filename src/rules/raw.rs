@@ -40,6 +40,19 @@ pub struct RawRule {
     pub references: Vec<String>,
     #[serde(default)]
     pub pairs_with: Vec<String>,
+    /// Which capture group is the secret: absent, the group named `secret` or group 1; `0`,
+    /// the first group that matched something, else the whole match (gitleaks' default).
+    #[serde(default)]
+    pub secret_group: Option<usize>,
+    /// A regex: the rule applies only to files whose path matches (gitleaks `path`).
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Run the pattern over the whole blob once any keyword occurs in it (gitleaks' reading
+    /// of keywords) rather than near each keyword. Rules without keywords always do.
+    #[serde(default)]
+    pub whole_blob: bool,
     /// How to ask the provider whether a found secret is live (`rules/README.md`,
     /// "Validation").
     #[serde(default)]

@@ -214,6 +214,7 @@ fn location(l: ReportLocation, secret: &str) -> Location {
         },
     };
     Location {
+        relative_path: l.path.clone(),
         provenance: Provenance::File { path: l.path },
         line: l.line,
         column: l.column,
@@ -223,6 +224,8 @@ fn location(l: ReportLocation, secret: &str) -> Location {
         snippet,
         fingerprint: l.fingerprint,
         commit_allowlists: Vec::new(),
+        match_before: String::new(),
+        match_after: String::new(),
     }
 }
 

@@ -270,7 +270,7 @@ fn checkers(rules: &RuleSet, config: &ValidateConfig, notes: &mut Vec<String>) -
         .iter()
         .map(|rule| match &rule.validate {
             None => Checker::None("no validator for this rule".into()),
-            Some(_) if !rule.origin.builtin && !config.allow_rule_validators => {
+            Some(_) if !rule.origin.is_builtin() && !config.allow_rule_validators => {
                 ignored.push(rule.id.clone());
                 Checker::None(
                     "validator from a user rule file ignored (see --allow-rule-validators)".into(),
@@ -506,7 +506,7 @@ pub fn endpoints(
     let mut by_host: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     for rule in rules.rules() {
         let Some(raw) = &rule.validate else { continue };
-        if !rule.origin.builtin && !allow_rule_validators {
+        if !rule.origin.is_builtin() && !allow_rule_validators {
             continue;
         }
         let hosts: Vec<String> = match (&raw.code, HttpSpec::compile(raw)) {

@@ -3,6 +3,7 @@
 mod config;
 mod extract;
 mod git;
+mod gitleaks;
 mod hub;
 mod reports;
 mod rules;
