@@ -69,12 +69,19 @@ fn write_row(out: &mut dyn Write, fields: &[&str]) -> io::Result<()> {
     out.write_all(b"\r\n")
 }
 
-/// A field as RFC 4180 writes it.
+/// A field as RFC 4180 writes it. A field a spreadsheet would run as a formula (`=`, `+`, `-`,
+/// `@`, tab or CR first) gets a leading `'`: paths and commit messages come from scanned
+/// repositories, and a report must not execute `=HYPERLINK(…)` in the responder's spreadsheet.
 fn quote(field: &str) -> std::borrow::Cow<'_, str> {
+    let field: std::borrow::Cow<'_, str> = if field.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{field}").into()
+    } else {
+        field.into()
+    };
     if field.contains([',', '"', '\r', '\n']) {
         format!("\"{}\"", field.replace('"', "\"\"")).into()
     } else {
-        field.into()
+        field
     }
 }
 
@@ -88,6 +95,8 @@ mod tests {
         assert_eq!(quote("a,b"), "\"a,b\"");
         assert_eq!(quote("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(quote("two\nlines"), "\"two\nlines\"");
+        assert_eq!(quote("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(quote("@cmd"), "'@cmd");
         let mut out = Vec::new();
         write_row(&mut out, &["x", "y,z", ""]).unwrap();
         assert_eq!(out, b"x,\"y,z\",\r\n");
