@@ -128,11 +128,13 @@ impl FindingCollector {
         matches: &[Match],
     ) {
         let mut cursor = LineCursor::default();
+        // Computed once per blob: path rules, allowlists and fingerprints all use it.
+        let path = self.suppressor.relative_path(provenance);
         for m in matches {
             let rule = scanner.rule(m.rule);
             // A rule limited to some paths (gitleaks `path`) does not apply elsewhere.
             if let Some(only) = &rule.path {
-                if !only.is_match(self.suppressor.relative_path(provenance).as_bytes()) {
+                if !only.is_match(path.as_bytes()) {
                     continue;
                 }
             }
@@ -141,7 +143,9 @@ impl FindingCollector {
                     .entry(rule.id.clone())
                     .or_insert_with(|| rule.pairs_with.clone());
             }
-            let commit_allowlists = match self.suppressor.check_match(&rule.id, provenance, data, m)
+            let commit_allowlists = match self
+                .suppressor
+                .check_match(&rule.id, provenance, &path, data, m)
             {
                 MatchDecision::Suppress(reason) => {
                     self.suppressed.count(reason);
@@ -150,7 +154,6 @@ impl FindingCollector {
                 MatchDecision::Report { commit_allowlists } => commit_allowlists,
             };
             let secret = String::from_utf8_lossy(&data[m.start..m.end]).into_owned();
-            let path = self.suppressor.relative_path(provenance);
             let mut location = locate(&mut cursor, data, m, provenance, &rule.id, &secret, &path);
             location.commit_allowlists = commit_allowlists;
             let finding = self

@@ -135,11 +135,13 @@ impl Suppressor {
         }
     }
 
-    /// Checks a match while its blob is at hand: inline ignores, then allowlists.
+    /// Checks a match while its blob is at hand: inline ignores, then allowlists. `path` is
+    /// the blob's [`Suppressor::relative_path`].
     pub fn check_match(
         &self,
         rule_id: &str,
         provenance: &Provenance,
+        path: &str,
         data: &[u8],
         m: &Match,
     ) -> MatchDecision {
@@ -151,13 +153,12 @@ impl Suppressor {
                 commit_allowlists: Vec::new(),
             };
         }
-        let path = self.relative_path(provenance);
         let context = MatchContext {
             rule_id,
             secret: &data[m.start..m.end],
             matched: &data[m.match_start..m.match_end],
             lines: lines_around(data, m.match_start, m.match_end),
-            path: &path,
+            path,
         };
         let mut commit_allowlists = Vec::new();
         for (index, allowlist) in self.allowlists.iter().enumerate() {
@@ -193,7 +194,7 @@ impl Suppressor {
                     .git()
                     .and_then(|git| git.commit.as_ref())
                     .map(|commit| commit.id.as_str());
-                let path = self.relative_path(&location.provenance);
+                let path = &location.relative_path;
                 let reason = if commit.is_some_and(|commit| {
                     location
                         .commit_allowlists
@@ -205,12 +206,12 @@ impl Suppressor {
                     || self.ignores.ids.contains(&finding_id)
                     || self
                         .ignores
-                        .gitleaks_matches(&path, &rule_id, location.line, commit)
+                        .gitleaks_matches(path, &rule_id, location.line, commit)
                 {
                     Some(Reason::IgnoreFile)
                 } else if let (Some(baseline), Some(hash)) = (&self.baseline, &secret_hash) {
                     baseline
-                        .contains(&rule_id, &path, hash)
+                        .contains(&rule_id, path, hash)
                         .then_some(Reason::Baseline)
                 } else {
                     None
@@ -236,8 +237,12 @@ impl Suppressor {
         let mut baseline = Baseline::new()?;
         for finding in findings {
             for location in &finding.locations {
-                let path = self.relative_path(&location.provenance);
-                baseline.record(&finding.rule_id, &path, &finding.secret, location.line);
+                baseline.record(
+                    &finding.rule_id,
+                    &location.relative_path,
+                    &finding.secret,
+                    location.line,
+                );
             }
         }
         Ok(baseline)

@@ -63,11 +63,17 @@ impl Fixture {
     }
 
     pub fn run_with_stdin(&self, args: &[&str], stdin: Option<&[u8]>) -> Run {
+        self.run_with_env(args, &[], stdin)
+    }
+
+    /// Like [`Fixture::run_with_stdin`], with `env` added to the clean environment.
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, String)], stdin: Option<&[u8]>) -> Run {
         let mut child = Command::new(env!("CARGO_BIN_EXE_leakhound"))
             .args(args)
             .current_dir(self.dir.path())
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdin(if stdin.is_some() {
                 Stdio::piped()
             } else {

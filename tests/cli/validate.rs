@@ -2,12 +2,7 @@
 //! `LEAKHOUND_TEST_ENDPOINTS`: every outcome, the cache, rate limits, Retry-After, redirects,
 //! the loopback-only override, `validate`, `revoke`, `rules endpoints` and user-rule validators.
 
-use std::{
-    process::{Command, Stdio},
-    sync::Arc,
-    thread,
-    time::Duration,
-};
+use std::{sync::Arc, thread, time::Duration};
 
 use serde_json::{json, Value};
 
@@ -36,36 +31,7 @@ fn hf_token(seed: u64) -> String {
 
 /// Runs leakhound with a clean environment plus `env`, and optional stdin.
 fn run_env(fx: &Fixture, args: &[&str], env: &[(&str, String)], stdin: Option<&str>) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_leakhound"))
-        .args(args)
-        .current_dir(fx.path())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn leakhound");
-    if let Some(input) = stdin {
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-    }
-    let output = child.wait_with_output().unwrap();
-    Run {
-        code: output.status.code().expect("exited normally"),
-        stdout: String::from_utf8(output.stdout).unwrap(),
-        stderr: String::from_utf8(output.stderr).unwrap(),
-    }
+    fx.run_with_env(args, env, stdin.map(str::as_bytes))
 }
 
 /// `LEAKHOUND_TEST_ENDPOINTS` for `host` → `server`.
